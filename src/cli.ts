@@ -1,0 +1,94 @@
+// Parse argv, run one command, map failures to exit codes:
+// 0 ok, 1 diff found differences, 2 bad model or usage, 3 internal error.
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, Option } from "commander";
+import { ModelError, UsageError } from "./errors.js";
+import { DEFAULT_MODEL, planFromFile, renderTargets } from "./pipeline.js";
+import { targets } from "./targets/index.js";
+import { writeTree } from "./render/writer.js";
+import { diffTree } from "./render/differ.js";
+
+const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+const targetHelp = `\nTargets:\n${targets.map((t) => `  ${t.name.padEnd(10)} ${t.summary}`).join("\n")}\n  ${"all".padEnd(10)} every target above (needs --root)\n\nExit status: 0 done, 1 diff found differences, 2 bad model or usage, 3 internal error.\nSee gen-hooks(1) and, for the model, gen-hooks(5).\n`;
+
+export function runCli(argv: string[], io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): number {
+  let code = 0;
+  const modelOption = () => new Option("-m, --model <file>", "the model file").default(DEFAULT_MODEL);
+  const program = new Command("gen-hooks")
+    .description("Render policy routing for a host with several uplinks from one model.")
+    .version(pkg.version, "-V, --version")
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride()
+    .showHelpAfterError(false)
+    .addHelpText("after", targetHelp);
+
+  program
+    .command("render", { isDefault: true })
+    .description("render one target to stdout, or every file of the targets under --root")
+    .requiredOption("-t, --target <name>", "a target name, or all")
+    .addOption(modelOption())
+    .option("-r, --root <dir>", "write each file at its install path under DIR (atomic)")
+    .action((opts: { target: string; model: string; root?: string }) => {
+      const files = renderTargets(planFromFile(opts.model), opts.target);
+      if (opts.root) {
+        writeTree(opts.root, files);
+      } else if (files.length === 1) {
+        io.out(files[0].content);
+      } else {
+        throw new UsageError(`target '${opts.target}' produces ${files.length} files; give --root DIR to write them`);
+      }
+    });
+
+  program
+    .command("check")
+    .description("validate the model; print a one-line summary")
+    .addOption(modelOption())
+    .action((opts: { model: string }) => {
+      const plan = planFromFile(opts.model);
+      const rules = (f: number) => plan.rules.filter((r) => r.family === f).length;
+      io.out(`${opts.model}: ok: ${plan.uplinks.length} uplink(s), ${plan.mode}, ${plan.tables.length} table(s), ${rules(4)} IPv4 rule(s), ${rules(6)} IPv6 rule(s)\n`);
+    });
+
+  program
+    .command("diff")
+    .description("compare generated files with those installed under --root; exit 1 when they differ")
+    .requiredOption("-t, --target <name>", "a target name, or all")
+    .addOption(modelOption())
+    .requiredOption("-r, --root <dir>", "the root the files are installed under, / for this host")
+    .option("-q, --quiet", "print nothing; exit status only")
+    .action((opts: { target: string; model: string; root: string; quiet?: boolean }) => {
+      const diffs = diffTree(opts.root, renderTargets(planFromFile(opts.model), opts.target));
+      const changed = diffs.filter((d) => d.patch);
+      if (!opts.quiet) for (const d of changed) io.out(d.patch);
+      code = changed.length > 0 ? 1 : 0;
+    });
+
+  try {
+    program.parse(argv, { from: "user" });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return 0;
+      return 2; // commander already printed its message
+    }
+    if (err instanceof ModelError) {
+      io.err(err.render() + "\n");
+      return 2;
+    }
+    if (err instanceof UsageError) {
+      io.err(`gen-hooks: ${err.message}\n`);
+      return 2;
+    }
+    if (process.env.GEN_HOOKS_DEBUG) io.err(`${(err as Error).stack}\n`);
+    const e = err as NodeJS.ErrnoException;
+    // A file system refusal (EACCES, ENOSPC, EROFS) is the host's, not a bug: say it plainly.
+    io.err(e.code && e.path ? `gen-hooks: ${e.message}\n` : `gen-hooks: internal error: ${e.message} (set GEN_HOOKS_DEBUG=1 for a stack trace)\n`);
+    return 3;
+  }
+}

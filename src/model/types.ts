@@ -1,0 +1,70 @@
+// The validated, normalized model: what the user said, in one shape. Defaults
+// that need reasoning (tables, metrics, priorities) are left to the plan.
+
+export type Family = 4 | 6;
+
+/** An interface address with its prefix, e.g. 198.51.100.2/24. */
+export interface Cidr {
+  family: Family;
+  address: string; // 198.51.100.2
+  prefix: number; // 24
+  text: string; // 198.51.100.2/24
+  network: string; // 198.51.100.0/24
+  host: string; // 198.51.100.2/32
+}
+
+/** A selector prefix (sources, destinations), normalized: bare hosts get /32 or /128. */
+export interface Prefix {
+  family: Family;
+  text: string;
+}
+
+export interface UidRange {
+  from: number;
+  to: number;
+}
+
+export interface Gateway {
+  family: Family;
+  address: string;
+}
+
+export type Nat = "none" | "masquerade" | "snat";
+
+export interface Uplink {
+  index: number;
+  name: string;
+  interface: string;
+  addresses: Cidr[];
+  gateways: Gateway[]; // empty: point-to-point link, routes go "dev IF"
+  onlink: boolean;
+  table?: number;
+  metric?: number;
+  weight: number;
+  mark?: number;
+  users: UidRange[];
+  sources: Prefix[];
+  destinations: Prefix[];
+  nat: Nat;
+  watch: boolean;
+}
+
+export interface Lan {
+  interface: string;
+  addresses: Cidr[];
+}
+
+export interface Options {
+  rpFilter: "loose" | "strict" | "off";
+  linkdownFailover: boolean;
+  ifplugd: { delayUp: number; delayDown: number };
+}
+
+export interface Model {
+  file: string; // as given on the command line
+  version: 1;
+  mode: "failover" | "balance";
+  uplinks: Uplink[];
+  lan: Lan[];
+  options: Options;
+}

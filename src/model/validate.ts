@@ -1,0 +1,374 @@
+// Shape checks come from the JSON Schema shipped in schema/ (one list of keys,
+// shared with editors); the checks across keys and uplinks are written here.
+import { readFileSync } from "node:fs";
+import { Ajv, type ErrorObject } from "ajv";
+import { ModelError, type ModelIssue } from "../errors.js";
+import type { LoadedModel, PathSeg } from "./load.js";
+import { contains, overlaps, parseInterfaceCidr, parseIp, parsePrefix } from "./addr.js";
+import type { Cidr, Family, Gateway, Lan, Model, Prefix, UidRange, Uplink } from "./types.js";
+
+export const MAX_ISSUES = 20;
+export const RESERVED_TABLE_IDS = [0, 253, 254, 255];
+export const RESERVED_TABLE_NAMES = ["unspec", "default", "main", "local"];
+export const IFPLUGD_DEFAULTS = { delayUp: 0, delayDown: 10 };
+
+const schemaUrl = new URL("../../schema/model.schema.json", import.meta.url);
+export const modelSchema = JSON.parse(readFileSync(schemaUrl, "utf8"));
+
+let compiled: ReturnType<Ajv["compile"]> | undefined;
+function schemaValidator() {
+  compiled ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile(modelSchema);
+  return compiled;
+}
+
+export function validateModel(loaded: LoadedModel): Model {
+  const validate = schemaValidator();
+  if (!validate(loaded.data)) {
+    const issues = shapeIssues(loaded, validate.errors ?? []);
+    throw new ModelError(issues.slice(0, MAX_ISSUES), loaded.text);
+  }
+  const issues: ModelIssue[] = [];
+  const model = normalize(loaded, loaded.data as RawModel, issues);
+  crossCheck(loaded, model, issues);
+  if (issues.length > 0) throw new ModelError(sortIssues(issues).slice(0, MAX_ISSUES), loaded.text);
+  return model;
+}
+
+function sortIssues(issues: ModelIssue[]): ModelIssue[] {
+  return [...issues].sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col);
+}
+
+// ---------------------------------------------------------------- shape
+
+function toPath(instancePath: string): PathSeg[] {
+  if (!instancePath) return [];
+  return instancePath
+    .slice(1)
+    .split("/")
+    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+function shapeIssues(loaded: LoadedModel, errors: ErrorObject[]): ModelIssue[] {
+  // A failed oneOf reports every branch; keep only the oneOf itself.
+  const oneOfPaths = errors.filter((e) => e.keyword === "oneOf").map((e) => e.instancePath);
+  const kept = errors.filter(
+    (e) =>
+      e.keyword === "oneOf" ||
+      !oneOfPaths.some((p) => e.instancePath === p || e.instancePath.startsWith(p + "/")),
+  );
+  const seen = new Set<string>();
+  const issues: ModelIssue[] = [];
+  for (const e of kept) {
+    const issue = shapeIssue(loaded, e);
+    const key = `${issue.pos.line}:${issue.pos.col}:${issue.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    issues.push(issue);
+  }
+  return sortIssues(issues);
+}
+
+function shown(value: unknown): string {
+  if (value === null || value === undefined) return "nothing";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a mapping";
+  return JSON.stringify(value);
+}
+
+function shapeIssue(loaded: LoadedModel, e: ErrorObject): ModelIssue {
+  const path = toPath(e.instancePath);
+  const parent = (e.parentSchema ?? {}) as Record<string, unknown>;
+  const hint = parent["x-hint"] as string | undefined;
+  switch (e.keyword) {
+    case "additionalProperties": {
+      const key = (e.params as { additionalProperty: string }).additionalProperty;
+      const allowed = Object.keys((parent.properties ?? {}) as object);
+      const guess = didYouMean(key, allowed);
+      const msg = `unknown key '${key}'${guess ? `; did you mean '${guess}'?` : ""} Allowed: ${allowed.join(", ")}`;
+      return loaded.issue([...path, key], msg, "key");
+    }
+    case "required": {
+      const key = (e.params as { missingProperty: string }).missingProperty;
+      return loaded.issue(path, `missing required key '${key}'`);
+    }
+    case "const":
+      return loaded.issue(path, `must be ${JSON.stringify(e.schema)}, got ${shown(e.data)}`);
+    case "enum":
+      return loaded.issue(path, `must be one of ${(e.schema as unknown[]).join(", ")}; got ${shown(e.data)}`);
+    case "type":
+      return loaded.issue(path, hint ?? `must be ${article(String(e.schema))}, got ${shown(e.data)}`);
+    case "minimum":
+    case "maximum":
+      return loaded.issue(path, `must be between ${parent.minimum ?? 0} and ${parent.maximum}; got ${shown(e.data)}`);
+    case "minItems":
+      return loaded.issue(path, `must list at least ${e.schema} item${e.schema === 1 ? "" : "s"}`);
+    case "oneOf":
+    case "pattern":
+    case "maxLength":
+    case "minLength":
+      return loaded.issue(path, `${hint ?? e.message ?? "is not valid"}; got ${shown(e.data)}`);
+    default:
+      return loaded.issue(path, e.message ?? "is not valid");
+  }
+}
+
+function article(type: string): string {
+  const names: Record<string, string> = { object: "a mapping", array: "a list", integer: "an integer", boolean: "true or false", string: "a string", number: "a number" };
+  return names[type] ?? type;
+}
+
+/** The allowed word closest to a misspelt one, if it is close. */
+export function didYouMean(word: string, allowed: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const candidate of allowed) {
+    const d = editDistance(word.toLowerCase(), candidate);
+    if (d < bestDistance) [best, bestDistance] = [candidate, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+// ---------------------------------------------------------------- normalize
+
+interface RawUplink {
+  name: string;
+  interface: string;
+  address: string | string[];
+  gateway?: string | string[];
+  onlink?: boolean;
+  table?: number;
+  metric?: number;
+  weight?: number;
+  mark?: number;
+  users?: (number | string)[];
+  sources?: string[];
+  destinations?: string[];
+  nat?: Uplink["nat"];
+  watch?: boolean;
+}
+interface RawModel {
+  version: 1;
+  mode?: Model["mode"];
+  uplinks: RawUplink[];
+  lan?: { interface: string; address: string | string[] }[];
+  options?: { "rp-filter"?: Model["options"]["rpFilter"]; "linkdown-failover"?: boolean; ifplugd?: { "delay-up"?: number; "delay-down"?: number } };
+}
+
+const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+function normalize(loaded: LoadedModel, raw: RawModel, issues: ModelIssue[]): Model {
+  const cidrs = (value: string | string[], path: PathSeg[]): Cidr[] => {
+    const out: Cidr[] = [];
+    asList(value).forEach((text, i) => {
+      const at = Array.isArray(value) ? [...path, i] : path;
+      const r = parseInterfaceCidr(text);
+      if (typeof r === "string") issues.push(loaded.issue(at, r));
+      else out.push(r);
+    });
+    return out;
+  };
+  const prefixes = (value: string[] | undefined, path: PathSeg[]): Prefix[] => {
+    const out: Prefix[] = [];
+    asList(value).forEach((text, i) => {
+      const r = parsePrefix(text);
+      if (typeof r === "string") issues.push(loaded.issue([...path, i], r));
+      else out.push(r);
+    });
+    return out;
+  };
+
+  const uplinks: Uplink[] = raw.uplinks.map((u, index) => {
+    const base: PathSeg[] = ["uplinks", index];
+    const gateways: Gateway[] = [];
+    asList(u.gateway).forEach((text, i) => {
+      const at = Array.isArray(u.gateway) ? [...base, "gateway", i] : [...base, "gateway"];
+      const ip = parseIp(text);
+      if (!ip) issues.push(loaded.issue(at, `'${text}' is not an IPv4 or IPv6 address (a gateway has no prefix length)`));
+      else if (gateways.some((g) => g.family === ip.family))
+        issues.push(loaded.issue(at, `a second IPv${ip.family} gateway; give at most one gateway per address family`));
+      else gateways.push({ family: ip.family, address: ip.ip.toString() });
+    });
+    const users: UidRange[] = [];
+    asList(u.users).forEach((entry, i) => {
+      const [from, to] = String(entry).split("-").map(Number);
+      const range = { from, to: to ?? from };
+      if (range.to < range.from) issues.push(loaded.issue([...base, "users", i], `uid range ${entry} is reversed; write ${range.to}-${range.from}`));
+      else if (range.to > 4294967294) issues.push(loaded.issue([...base, "users", i], `uid ${range.to} is above 4294967294`));
+      else users.push(range);
+    });
+    return {
+      index,
+      name: u.name,
+      interface: u.interface,
+      addresses: cidrs(u.address, [...base, "address"]),
+      gateways,
+      onlink: u.onlink ?? false,
+      table: u.table,
+      metric: u.metric,
+      weight: u.weight ?? 1,
+      mark: u.mark,
+      users,
+      sources: prefixes(u.sources, [...base, "sources"]),
+      destinations: prefixes(u.destinations, [...base, "destinations"]),
+      nat: u.nat ?? "none",
+      watch: u.watch ?? true,
+    };
+  });
+  const lan: Lan[] = (raw.lan ?? []).map((l, i) => ({ interface: l.interface, addresses: cidrs(l.address, ["lan", i, "address"]) }));
+  const o = raw.options ?? {};
+  return {
+    file: loaded.file,
+    version: 1,
+    mode: raw.mode ?? "failover",
+    uplinks,
+    lan,
+    options: {
+      rpFilter: o["rp-filter"] ?? "loose",
+      linkdownFailover: o["linkdown-failover"] ?? true,
+      ifplugd: {
+        delayUp: o.ifplugd?.["delay-up"] ?? IFPLUGD_DEFAULTS.delayUp,
+        delayDown: o.ifplugd?.["delay-down"] ?? IFPLUGD_DEFAULTS.delayDown,
+      },
+    },
+  };
+}
+
+// ---------------------------------------------------------------- across keys
+
+/** The name of the extra table holding an uplink's destination routes. */
+export const destinationTableName = (uplink: string) => `${uplink}-dest`;
+
+function crossCheck(loaded: LoadedModel, model: Model, issues: ModelIssue[]): void {
+  const at = (u: Uplink, ...rest: PathSeg[]) => ["uplinks", u.index, ...rest];
+  const add = (path: PathSeg[], msg: string, where?: "key") => issues.push(loaded.issue(path, msg, where));
+
+  const names = new Map<string, Uplink>();
+  for (const u of model.uplinks) {
+    const prior = names.get(u.name);
+    if (prior) add(at(u, "name"), `duplicate uplink name '${u.name}' (also uplinks[${prior.index}])`);
+    else names.set(u.name, u);
+    if (RESERVED_TABLE_NAMES.includes(u.name)) add(at(u, "name"), `'${u.name}' is a reserved routing table name; choose another name`);
+  }
+  for (const u of model.uplinks) {
+    if (u.destinations.length > 0 && names.has(destinationTableName(u.name)))
+      add(at(u, "name"), `uplink '${destinationTableName(u.name)}' clashes with the destination table of uplink '${u.name}'; rename it`);
+  }
+
+  // Addresses: unique across the whole host.
+  const seenAddr = new Map<string, string>();
+  const claim = (cidr: Cidr, path: PathSeg[], owner: string) => {
+    const prior = seenAddr.get(cidr.address);
+    if (prior) add(path, `address ${cidr.address} is already used by ${prior}`);
+    else seenAddr.set(cidr.address, owner);
+  };
+  for (const u of model.uplinks) u.addresses.forEach((c, i) => claim(c, addrPath(at(u, "address"), u.addresses.length, loaded, i), `uplink '${u.name}'`));
+  model.lan.forEach((l, li) => l.addresses.forEach((c, i) => claim(c, addrPath(["lan", li, "address"], l.addresses.length, loaded, i), `lan[${li}]`)));
+
+  // An interface is either an uplink (possibly shared by several) or a LAN.
+  const uplinkIfaces = new Set(model.uplinks.map((u) => u.interface));
+  const lanIfaces = new Map<string, number>();
+  model.lan.forEach((l, i) => {
+    if (uplinkIfaces.has(l.interface)) add(["lan", i, "interface"], `interface ${l.interface} is already an uplink; an interface is either an uplink or a LAN`);
+    if (lanIfaces.has(l.interface)) add(["lan", i, "interface"], `interface ${l.interface} is listed twice under lan; list its addresses in one entry`);
+    lanIfaces.set(l.interface, i);
+    for (const c of l.addresses)
+      for (const u of model.uplinks)
+        for (const uc of u.addresses)
+          if (overlaps(c.network, uc.network))
+            add(["lan", i, "address"], `LAN network ${c.network} overlaps ${uc.network} of uplink '${u.name}'`);
+  });
+
+  // Gateways: family present, inside a subnet of the interface unless on-link.
+  for (const u of model.uplinks) {
+    u.gateways.forEach((g, i) => {
+      const path = Array.isArray((loaded.data as RawModel).uplinks[u.index].gateway) ? at(u, "gateway", i) : at(u, "gateway");
+      const same = u.addresses.filter((a) => a.family === g.family);
+      if (same.length === 0) {
+        add(path, `IPv${g.family} gateway ${g.address} but the uplink has no IPv${g.family} address`);
+        return;
+      }
+      if (same.some((a) => a.address === g.address)) add(path, `gateway ${g.address} is the uplink's own address`);
+      else if (!u.onlink && !same.some((a) => contains(a.network, g.address)))
+        add(path, `gateway ${g.address} is outside ${same.map((a) => a.network).join(", ")}; fix it, or set 'onlink: true' if the provider's gateway really is on the link`);
+    });
+    if (u.onlink && u.gateways.length === 0) add(at(u, "onlink"), "onlink needs a gateway");
+  }
+
+  // Selectors must have a path of their family through the uplink.
+  for (const u of model.uplinks) {
+    const families = new Set(u.addresses.map((a) => a.family));
+    const routable = (f: Family) => families.has(f) && (u.gateways.length === 0 || u.gateways.some((g) => g.family === f));
+    u.destinations.forEach((d, i) => {
+      if (!routable(d.family)) add(at(u, "destinations", i), `IPv${d.family} destination ${d.text} but the uplink has no IPv${d.family} address and gateway`);
+    });
+    u.sources.forEach((s, i) => {
+      if (!routable(s.family)) add(at(u, "sources", i), `IPv${s.family} source ${s.text} but the uplink has no IPv${s.family} address and gateway`);
+    });
+    if (u.nat === "snat" && !families.has(4)) add(at(u, "nat"), "snat needs a static IPv4 address on the uplink; use masquerade");
+  }
+
+  // Tables: explicit ids unique and not reserved.
+  const tables = new Map<number, Uplink>();
+  for (const u of model.uplinks) {
+    if (u.table === undefined) continue;
+    if (RESERVED_TABLE_IDS.includes(u.table)) add(at(u, "table"), `table ${u.table} is reserved by the kernel (0 unspec, 253 default, 254 main, 255 local); use 1-252 or 256 and above`);
+    const prior = tables.get(u.table);
+    if (prior) add(at(u, "table"), `table ${u.table} is already used by uplink '${prior.name}'`);
+    tables.set(u.table, u);
+  }
+
+  // Metrics, marks: one uplink each.
+  uniqueBy(model.uplinks, (u) => u.metric, (u, prior) => add(at(u, "metric"), `metric ${u.metric} is already used by uplink '${prior.name}'; failover order would be ambiguous`));
+  uniqueBy(model.uplinks, (u) => u.mark, (u, prior) => add(at(u, "mark"), `mark 0x${u.mark!.toString(16)} is already used by uplink '${prior.name}'`));
+
+  // uids: one uplink each.
+  const uidOwners: { range: UidRange; uplink: Uplink }[] = [];
+  for (const u of model.uplinks)
+    u.users.forEach((r, i) => {
+      const clash = uidOwners.find((o) => o.range.from <= r.to && r.from <= o.range.to);
+      if (clash) add(at(u, "users", i), `uids ${fmtRange(r)} overlap ${fmtRange(clash.range)} of uplink '${clash.uplink.name}'`);
+      uidOwners.push({ range: r, uplink: u });
+    });
+
+  // Sources: a LAN host or prefix goes to one uplink only.
+  const sourceOwners: { prefix: Prefix; uplink: Uplink }[] = [];
+  for (const u of model.uplinks)
+    u.sources.forEach((s, i) => {
+      const clash = sourceOwners.find((o) => overlaps(o.prefix.text, s.text));
+      if (clash) add(at(u, "sources", i), `source ${s.text} overlaps ${clash.prefix.text} of uplink '${clash.uplink.name}'`);
+      sourceOwners.push({ prefix: s, uplink: u });
+    });
+}
+
+function addrPath(base: PathSeg[], count: number, loaded: LoadedModel, i: number): PathSeg[] {
+  // address: may be a scalar or a list in the file.
+  let node: unknown = loaded.data;
+  for (const seg of base) node = (node as Record<string | number, unknown>)?.[seg];
+  return Array.isArray(node) ? [...base, i] : count === 1 ? base : [...base, i];
+}
+
+function uniqueBy<T, K>(items: T[], key: (t: T) => K | undefined, onClash: (item: T, prior: T) => void): void {
+  const seen = new Map<K, T>();
+  for (const item of items) {
+    const k = key(item);
+    if (k === undefined) continue;
+    const prior = seen.get(k);
+    if (prior) onClash(item, prior);
+    else seen.set(k, item);
+  }
+}
+
+const fmtRange = (r: UidRange) => (r.from === r.to ? `${r.from}` : `${r.from}-${r.to}`);

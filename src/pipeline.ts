@@ -1,0 +1,33 @@
+// load -> validate -> plan -> render: the one path every command takes.
+import { loadModelFile } from "./model/load.js";
+import { validateModel } from "./model/validate.js";
+import { buildPlan } from "./plan/plan.js";
+import type { Plan } from "./plan/types.js";
+import { renderTemplate } from "./render/engine.js";
+import { findTarget, targetNames, targets } from "./targets/index.js";
+import { UsageError } from "./errors.js";
+
+export const DEFAULT_MODEL = "/etc/gen-hooks/uplinks.yaml";
+
+export interface RenderedFile {
+  path: string;
+  content: string;
+  mode: number;
+}
+
+export function planFromFile(modelPath: string): Plan {
+  return buildPlan(validateModel(loadModelFile(modelPath)));
+}
+
+export function selectTargets(name: string) {
+  if (name === "all") return targets;
+  const t = findTarget(name);
+  if (!t) throw new UsageError(`unknown target '${name}'; targets: ${targetNames.join(", ")}, all`);
+  return [t];
+}
+
+export function renderTargets(plan: Plan, targetName: string): RenderedFile[] {
+  return selectTargets(targetName).flatMap((t) =>
+    t.files(plan).map((f) => ({ path: f.path, content: renderTemplate(f.template, f.context), mode: f.mode ?? 0o644 })),
+  );
+}

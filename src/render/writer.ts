@@ -1,0 +1,44 @@
+// All file output. Every file is first written to a temporary file in its
+// own folder and fsynced; only when all are staged are they renamed into
+// place, so a failure leaves no partial tree.
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { RenderedFile } from "../pipeline.js";
+
+export function installPath(root: string, path: string): string {
+  return join(root, path);
+}
+
+export function writeTree(root: string, files: RenderedFile[]): string[] {
+  const staged: { tmp: string; dest: string }[] = [];
+  try {
+    for (const f of files) {
+      const dest = installPath(root, f.path);
+      mkdirSync(dirname(dest), { recursive: true });
+      const tmp = join(dirname(dest), `.${f.path.split("/").pop()}.gen-hooks-${process.pid}.tmp`);
+      const fd = openSync(tmp, "w", f.mode);
+      staged.push({ tmp, dest });
+      try {
+        writeSync(fd, f.content);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+  } catch (err) {
+    for (const s of staged) rmSync(s.tmp, { force: true });
+    throw err;
+  }
+  for (const s of staged) renameSync(s.tmp, s.dest);
+  for (const dir of new Set(staged.map((s) => dirname(s.dest)))) {
+    // the renames themselves must reach the disk
+    try {
+      const fd = openSync(dir, "r");
+      fsyncSync(fd);
+      closeSync(fd);
+    } catch {
+      /* some filesystems cannot fsync a folder */
+    }
+  }
+  return staged.map((s) => s.dest);
+}

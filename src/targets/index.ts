@@ -1,0 +1,67 @@
+// A target is data: a name, and the files it produces from a plan (install
+// path, template, context). Adding a target is a template folder and an entry.
+import type { Plan } from "../plan/types.js";
+
+export interface TargetFile {
+  path: string; // install path, absolute
+  template: string; // under templates/
+  context: object;
+  mode?: number; // default 0o644
+}
+
+export interface Target {
+  name: string;
+  summary: string;
+  files(plan: Plan): TargetFile[];
+}
+
+const base = (plan: Plan) => ({ model: plan.model, mode: plan.mode, plan });
+
+export const targets: Target[] = [
+  {
+    name: "ifupdown",
+    summary: "/etc/network/interfaces: one stanza per interface with idempotent up/down hooks",
+    files: (plan) => [{ path: "/etc/network/interfaces", template: "ifupdown/interfaces.hbs", context: base(plan) }],
+  },
+  {
+    name: "networkd",
+    summary: "/etc/systemd/network/*.network and a networkd.conf.d drop-in naming the tables",
+    files: (plan) => [
+      ...plan.interfaces.map((iface) => ({
+        path: `/etc/systemd/network/10-gen-hooks-${iface.name}.network`,
+        template: "networkd/interface.network.hbs",
+        context: { ...base(plan), iface },
+      })),
+      ...(plan.multipath.length > 0
+        ? [{ path: "/etc/systemd/network/10-gen-hooks-lo.network", template: "networkd/lo.network.hbs", context: base(plan) }]
+        : []),
+      { path: "/etc/systemd/networkd.conf.d/gen-hooks.conf", template: "networkd/networkd.conf.hbs", context: base(plan) },
+    ],
+  },
+  {
+    name: "ifplugd",
+    summary: "/etc/default/ifplugd: the uplinks to watch and the daemon's delays",
+    files: (plan) => [{ path: "/etc/default/ifplugd", template: "ifplugd/ifplugd.hbs", context: base(plan) }],
+  },
+  {
+    name: "rt_tables",
+    summary: "/etc/iproute2/rt_tables.d/gen-hooks.conf: names of the routing tables",
+    files: (plan) => [{ path: "/etc/iproute2/rt_tables.d/gen-hooks.conf", template: "rt_tables/rt_tables.hbs", context: base(plan) }],
+  },
+  {
+    name: "sysctl",
+    summary: "/etc/sysctl.d/60-gen-hooks.conf: rp_filter, forwarding, linkdown, multipath hashing",
+    files: (plan) => [{ path: "/etc/sysctl.d/60-gen-hooks.conf", template: "sysctl/sysctl.hbs", context: base(plan) }],
+  },
+  {
+    name: "nftables",
+    summary: "/etc/nftables.d/gen-hooks.nft: source NAT per uplink (table inet gen_hooks)",
+    files: (plan) => [{ path: "/etc/nftables.d/gen-hooks.nft", template: "nftables/gen-hooks.nft.hbs", context: base(plan) }],
+  },
+];
+
+export const targetNames = targets.map((t) => t.name);
+
+export function findTarget(name: string): Target | undefined {
+  return targets.find((t) => t.name === name);
+}
