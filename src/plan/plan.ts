@@ -193,9 +193,11 @@ export function buildPlan(model: Model): Plan {
   };
 }
 
+/** Networks with room for a neighbour; a /32 or /128 (point-to-point) has none. */
 function uniqueNetworks(addresses: Cidr[], f: Family): Cidr[] {
   const seen = new Set<string>();
-  return addresses.filter((a) => a.family === f && !seen.has(a.network) && seen.add(a.network));
+  const hostPrefix = f === 4 ? 32 : 128;
+  return addresses.filter((a) => a.family === f && a.prefix < hostPrefix && !seen.has(a.network) && seen.add(a.network));
 }
 
 /** Explicit ids first; the rest from 101 upward; destination tables at table+1000 or the next free id. */

@@ -1,0 +1,120 @@
+// What the model promises, asked of the kernel and of real packets. Derived
+// from the model's meaning (gen-hooks(5)), not from the plan's output.
+import type { Family, Uplink } from "../../src/model/types.js";
+import { REMOTE4, REMOTE6, type Topology } from "./topology.js";
+
+export interface Check {
+  what: string;
+  ok: boolean;
+  detail: string;
+}
+
+const remote = (f: Family) => (f === 4 ? REMOTE4 : REMOTE6);
+const first = (prefix: string) => prefix.split("/")[0];
+const routable = (u: Uplink, f: Family) => u.addresses.some((a) => a.family === f) && (u.gateways.length === 0 || u.gateways.some((g) => g.family === f));
+
+/** The uplink that main-table traffic of family f uses while all links are up (failover). */
+export function preferredUplink(topo: Topology, f: Family, except: string[] = []): Uplink | undefined {
+  return topo.model.uplinks
+    .filter((u) => routable(u, f) && !except.includes(u.interface))
+    .sort((a, b) => (a.metric ?? 100 + a.index) - (b.metric ?? 100 + b.index))[0];
+}
+
+export function routeCheck(topo: Topology, what: string, args: string[], dev: string): Check {
+  const r = topo.lab.routeGet("host", args);
+  return { what, ok: r?.dev === dev, detail: `ip route get ${args.join(" ")} -> ${r ? `dev ${r.dev} via ${r.gateway ?? "-"} src ${r.prefsrc ?? "-"}` : "unreachable"}; expected dev ${dev}` };
+}
+
+function pingCheck(topo: Topology, what: string, role: string, target: string, from?: string): Check {
+  const ok = topo.lab.ping(role, target, { from, count: 1, waitS: 2 });
+  return { what, ok, detail: `ping from ${role}${from ? ` -I ${from}` : ""} to ${target}: ${ok ? "answered" : "no answer"}` };
+}
+
+export function behaviourChecks(topo: Topology): Check[] {
+  const { model, lab } = topo;
+  const checks: Check[] = [];
+  const families = [4, 6].filter((f) => model.uplinks.some((u) => routable(u, f as Family))) as Family[];
+
+  // Symmetric routing: every address answers through its own uplink.
+  for (const u of model.uplinks) {
+    for (const a of u.addresses) {
+      checks.push(routeCheck(topo, `${u.name}: traffic from ${a.address} leaves by ${u.interface}`, [remote(a.family), "from", a.address], u.interface));
+      checks.push(pingCheck(topo, `${u.name}: ${a.address} answers the internet through its ISP`, "net", a.address));
+      checks.push(pingCheck(topo, `${u.name}: ${a.address} reaches the internet`, "host", remote(a.family), a.address));
+    }
+  }
+
+  // The main default.
+  for (const f of families) {
+    if (model.mode === "failover") {
+      const pref = preferredUplink(topo, f)!;
+      checks.push(routeCheck(topo, `IPv${f} main default uses ${pref.name}`, [remote(f)], pref.interface));
+    } else {
+      const members = model.uplinks.filter((u) => routable(u, f)).map((u) => u.interface);
+      const seen = new Set<string>();
+      for (let sport = 40000; sport < 40064; sport++) {
+        const r = lab.routeGet("host", [remote(f), "ipproto", "tcp", "sport", String(sport), "dport", "443"]);
+        if (r?.dev) seen.add(r.dev);
+      }
+      const ok = members.every((m) => seen.has(m)) && [...seen].every((d) => members.includes(d));
+      checks.push({ what: `IPv${f} flows are spread over ${members.join(", ")}`, ok, detail: `64 TCP flows used ${[...seen].sort().join(", ") || "nothing"}` });
+    }
+    checks.push(pingCheck(topo, `IPv${f}: the host reaches the internet`, "host", remote(f)));
+  }
+
+  // Selectors. Destination pins win over marks and uids of other uplinks.
+  for (const u of model.uplinks) {
+    for (const d of u.destinations) {
+      const target = first(d.text);
+      checks.push(routeCheck(topo, `${u.name}: destination ${target} is pinned`, [target], u.interface));
+      for (const o of model.uplinks.filter((o) => o !== u)) {
+        if (o.mark !== undefined) checks.push(routeCheck(topo, `${u.name}: pin of ${target} wins over mark of ${o.name}`, [target, "mark", String(o.mark)], u.interface));
+        if (o.users.length > 0) checks.push(routeCheck(topo, `${u.name}: pin of ${target} wins over uids of ${o.name}`, [target, "uid", String(o.users[0].from)], u.interface));
+      }
+      checks.push(pingCheck(topo, `${u.name}: pinned ${target} answers`, "host", target));
+    }
+    for (const f of families.filter((f) => routable(u, f))) {
+      if (u.mark !== undefined) checks.push(routeCheck(topo, `${u.name}: fwmark 0x${u.mark.toString(16)} (IPv${f})`, [remote(f), "mark", String(u.mark)], u.interface));
+      for (const r of u.users)
+        for (const uid of new Set([r.from, r.to]))
+          checks.push(routeCheck(topo, `${u.name}: uid ${uid} (IPv${f})`, [remote(f), "uid", String(uid)], u.interface));
+    }
+    for (const s of u.sources) {
+      const host = first(s.text);
+      const lan = topo.lans.find((l) => l.hosts.includes(host));
+      if (!lan) continue;
+      checks.push(routeCheck(topo, `${u.name}: LAN source ${host} is routed through it`, [remote(s.family), "from", host, "iif", lan.interface], u.interface));
+      if (u.nat !== "none") {
+        const isp = topo.ispOf.get(u.name)!;
+        const before = lab.rxPackets("net", isp.netDev);
+        const ping = pingCheck(topo, `${u.name}: LAN host ${host} reaches the internet (NAT ${u.nat})`, lan.role, remote(s.family), host);
+        const carried = lab.rxPackets("net", isp.netDev) - before;
+        checks.push({ ...ping, ok: ping.ok && carried > 0, detail: `${ping.detail}; ${carried} packet(s) arrived from ${isp.role}` });
+      }
+    }
+  }
+
+  // NAT for the rest of the LAN through the main default.
+  for (const lan of topo.lans) {
+    if (!lan.generic) continue;
+    const via = model.mode === "failover" ? [preferredUplink(topo, 4)] : model.uplinks.filter((u) => routable(u, 4));
+    if (via.every((u) => u && u.nat !== "none"))
+      checks.push(pingCheck(topo, `LAN host ${lan.generic} reaches the internet through NAT`, lan.role, REMOTE4, lan.generic));
+  }
+  return checks;
+}
+
+/** Kernel rules other than the three defaults, as "priority selector table" lines. */
+export function kernelRules(topo: Topology, family: Family): string[] {
+  type Rule = { priority: number; src?: string; srclen?: number; fwmark?: string; uidrange?: string; table: string; dst?: string };
+  return topo.lab
+    .json<Rule[]>("host", [`-${family}`, "rule", "show"])
+    .filter((r) => ![0, 32766, 32767].includes(r.priority))
+    .map((r) => {
+      const from = r.src && r.src !== "all" ? ` from ${r.src}/${r.srclen ?? (family === 4 ? 32 : 128)}` : "";
+      const mark = r.fwmark ? ` fwmark ${r.fwmark}` : "";
+      const uid = r.uidrange ? ` uidrange ${r.uidrange}` : "";
+      return `${r.priority}${from}${mark}${uid} table ${r.table}`;
+    })
+    .sort();
+}

@@ -1,0 +1,159 @@
+// Every shipped scenario applied by real ifupdown and real systemd-networkd
+// in network namespaces, then asked of the kernel and of real packets.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { loadModelFile } from "../../src/model/load.js";
+import { validateModel } from "../../src/model/validate.js";
+import { buildPlan } from "../../src/plan/plan.js";
+import type { Plan } from "../../src/plan/types.js";
+import type { Family } from "../../src/model/types.js";
+import { runBin } from "../helpers/bin.js";
+import { scenarios } from "../helpers/fixtures.js";
+import { Lab, labUnavailable, waitFor } from "./lab.js";
+import { buildTopology, REMOTE4, type Topology } from "./topology.js";
+import { applyKernelFiles, Ifupdown, Networkd, settle } from "./stacks.js";
+import { behaviourChecks, kernelRules, preferredUplink, type Check } from "./checks.js";
+
+const unavailable = labUnavailable();
+if (unavailable && process.env.CI === "true") throw new Error(`real-stack tests cannot run under CI: ${unavailable}`);
+if (unavailable) console.warn(`SKIPPING real-stack tests: ${unavailable}`);
+
+const tally = { checks: 0, failovers: [] as string[] };
+afterAll(() => {
+  if (!unavailable) console.log(`real-stack seeds: ${tally.checks} kernel/packet checks passed; failover times: ${tally.failovers.join("; ")}`);
+});
+
+function render(scenario: string): string {
+  const root = mkdtempSync(join(tmpdir(), `gh-e2e-${scenario}-`));
+  const r = runBin(["--target", "all", "--model", `fixtures/${scenario}/model.yaml`, "--root", root]);
+  if (r.status !== 0) throw new Error(r.stderr);
+  return root;
+}
+
+function planRules(plan: Plan, family: Family): string[] {
+  return plan.rules
+    .filter((r) => r.family === family)
+    .map((r) => `${r.priority}${r.from ? ` from ${r.from}` : ""}${r.fwmark ? ` fwmark ${r.fwmark}` : ""}${r.uidrange ? ` uidrange ${r.uidrange}` : ""} table ${r.table}`)
+    .sort();
+}
+
+const rulesMatch = (topo: Topology, plan: Plan) => ([4, 6] as Family[]).every((f) => JSON.stringify(kernelRules(topo, f)) === JSON.stringify(planRules(plan, f)));
+
+function expectRules(topo: Topology, plan: Plan): void {
+  for (const f of [4, 6] as Family[]) expect(kernelRules(topo, f), `IPv${f} rules in the kernel`).toEqual(planRules(plan, f));
+}
+
+function expectChecks(checks: Check[]): void {
+  const failed = checks.filter((c) => !c.ok);
+  expect(failed.map((c) => `${c.what}: ${c.detail}`), "failed checks").toEqual([]);
+  tally.checks += checks.length;
+}
+
+/** Cut the preferred uplink's carrier; traffic must move, then come back. */
+function failoverRoundTrip(topo: Topology, stack: string, scenario: string): void {
+  const { lab, model } = topo;
+  const preferred = preferredUplink(topo, 4)!;
+  const wire = topo.wire.get(preferred.interface)!;
+  const next = preferredUplink(topo, 4, [preferred.interface]);
+  if (!next) return;
+  const members = model.uplinks.filter((u) => u.interface !== preferred.interface).map((u) => u.interface);
+  const movedAway = () => {
+    if (model.mode === "failover") return lab.routeGet("host", [REMOTE4])?.dev === next.interface;
+    for (let sport = 40000; sport < 40032; sport++) {
+      const dev = lab.routeGet("host", [REMOTE4, "ipproto", "tcp", "sport", String(sport), "dport", "443"])?.dev;
+      if (!dev || !members.includes(dev)) return false;
+    }
+    return true;
+  };
+  const t0 = Date.now();
+  lab.run(wire.role, ["ip", "link", "set", wire.peer, "down"]);
+  const moved = waitFor(movedAway, 5000, 20);
+  const away = Date.now() - t0;
+  expect(moved, `after cutting ${preferred.interface}, traffic moves to ${model.mode === "failover" ? next.interface : members.join(",")}`).toBe(true);
+  expect(lab.ping("host", REMOTE4, { waitS: 2 }), "the internet is reachable through the next uplink").toBe(true);
+  const t1 = Date.now();
+  lab.run(wire.role, ["ip", "link", "set", wire.peer, "up"]);
+  const back = waitFor(() => (model.mode === "failover" ? lab.routeGet("host", [REMOTE4])?.dev === preferred.interface : !movedAway()), 10000, 20);
+  const returned = Date.now() - t1;
+  expect(back, `after restoring ${preferred.interface}, traffic returns`).toBe(true);
+  tally.failovers.push(`${scenario}/${stack} away ${away} ms, back ${returned} ms`);
+}
+
+describe.skipIf(!!unavailable)("seed scenarios on real stacks", () => {
+  for (const scenario of scenarios()) {
+    const model = validateModel(loadModelFile(`fixtures/${scenario}/model.yaml`));
+    const plan = buildPlan(model);
+
+    it(`${scenario}: ifupdown`, () => {
+      const root = render(scenario);
+      const lab = new Lab();
+      try {
+        const topo = buildTopology(lab, model);
+        applyKernelFiles(topo, root);
+        const ifupdown = new Ifupdown(topo, root);
+        const up = ifupdown.up();
+        expect(up.status, `ifup -a: ${up.stderr}`).toBe(0);
+        expectRules(topo, plan);
+        expectChecks(behaviourChecks(topo));
+        const intended = lab.snapshot("host");
+
+        // Idempotence: a second ifup, cycles, an ifup over leftovers.
+        const again = ifupdown.up();
+        expect(again.status, `second ifup -a: ${again.stderr}`).toBe(0);
+        expect(lab.snapshot("host"), "state after a second ifup").toBe(intended);
+        for (let i = 0; i < 3; i++) {
+          expect(ifupdown.down().status).toBe(0);
+          expect(ifupdown.up().status).toBe(0);
+        }
+        expect(lab.snapshot("host"), "state after ifdown/ifup cycles").toBe(intended);
+        ifupdown.loseState();
+        const unclean = ifupdown.up();
+        expect(unclean.status, `ifup over leftovers: ${unclean.stderr}`).toBe(0);
+        expect(lab.snapshot("host"), "state after ifup over leftovers").toBe(intended);
+
+        failoverRoundTrip(topo, "ifupdown", scenario);
+        expectChecks(behaviourChecks(topo));
+
+        const down = ifupdown.down();
+        expect(down.status, `ifdown -a: ${down.stderr}`).toBe(0);
+        for (const f of [4, 6] as Family[]) expect(kernelRules(topo, f), `IPv${f} rules left after ifdown -a`).toEqual([]);
+        expect(lab.run("host", ["ip", "route", "show", "table", "all", "proto", "static"]).trim(), "static routes left after ifdown -a").toBe("");
+      } finally {
+        lab.destroy();
+        rmSync(root, { recursive: true, force: true });
+      }
+    });
+
+    it(`${scenario}: systemd-networkd`, () => {
+      const root = render(scenario);
+      const lab = new Lab();
+      try {
+        const topo = buildTopology(lab, model);
+        applyKernelFiles(topo, root);
+        const networkd = new Networkd(topo, root);
+        networkd.start();
+        const settled = settle(topo, () => rulesMatch(topo, plan) && lab.routeGet("host", [REMOTE4]) !== undefined);
+        expect(networkd.complaints(), "networkd log lines that skip or fail a setting").toEqual([]);
+        expect(settled, `networkd settles with the planned rules\n${networkd.logText()}`).toBe(true);
+        expectRules(topo, plan);
+        expectChecks(behaviourChecks(topo));
+        const intended = lab.snapshot("host");
+
+        networkd.stop();
+        networkd.start();
+        expect(settle(topo, () => rulesMatch(topo, plan)), "networkd settles again after a restart").toBe(true);
+        expect(lab.snapshot("host"), "state after a networkd restart").toBe(intended);
+
+        failoverRoundTrip(topo, "networkd", scenario);
+        expect(settle(topo, () => rulesMatch(topo, plan)), "networkd restores the rules").toBe(true);
+        expectChecks(behaviourChecks(topo));
+        expect(networkd.complaints(), "networkd log lines that skip or fail a setting").toEqual([]);
+      } finally {
+        lab.destroy();
+        rmSync(root, { recursive: true, force: true });
+      }
+    });
+  }
+});

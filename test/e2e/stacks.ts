@@ -1,0 +1,114 @@
+// Apply rendered files with the real programs inside the lab's host namespace.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { ChildProcess } from "node:child_process";
+import type { Topology } from "./topology.js";
+import { readText, sleepMs, waitFor } from "./lab.js";
+
+export const SYSCTL_FILE = "etc/sysctl.d/60-gen-hooks.conf";
+export const NFT_FILE = "etc/nftables.d/gen-hooks.nft";
+export const INTERFACES_FILE = "etc/network/interfaces";
+
+/** sysctl -p and nft -f of the rendered files, in the host namespace. */
+export function applyKernelFiles(topo: Topology, root: string): void {
+  topo.lab.run("host", ["sysctl", "-q", "-p", join(root, SYSCTL_FILE)]);
+  topo.lab.run("host", ["nft", "-f", join(root, NFT_FILE)]);
+}
+
+export class Ifupdown {
+  readonly stateDir: string;
+  constructor(
+    private readonly topo: Topology,
+    private readonly root: string,
+  ) {
+    this.stateDir = join(root, "ifupdown-state");
+    mkdirSync(this.stateDir, { recursive: true });
+  }
+
+  private ifupdown(cmd: "ifup" | "ifdown", targets: string[]) {
+    return this.topo.lab.tryRun("host", [cmd, ...targets, "-i", join(this.root, INTERFACES_FILE), "--state-dir", this.stateDir], { timeoutMs: 60_000 });
+  }
+  up(targets = ["-a"]) {
+    return this.ifupdown("ifup", targets);
+  }
+  down(targets = ["-a"]) {
+    return this.ifupdown("ifdown", targets);
+  }
+  /** Forget what ifupdown knew, as after an unclean stop. */
+  loseState(): void {
+    this.topo.lab.run("host", ["sh", "-c", `rm -rf ${this.stateDir}/*`]);
+  }
+}
+
+/**
+ * systemd-networkd in a private mount namespace: tmpfs on /run/systemd and
+ * /etc/systemd, the rendered folders bind-mounted in place, /sys read-only so
+ * that it does not wait for udev.
+ */
+export class Networkd {
+  private child?: ChildProcess;
+  readonly log: string;
+  private readonly script: string;
+
+  constructor(
+    private readonly topo: Topology,
+    root: string,
+  ) {
+    this.log = join(root, "networkd.log");
+    this.script = join(root, "networkd.sh");
+    writeFileSync(
+      this.script,
+      [
+        "set -e",
+        "mount -t tmpfs tmpfs /run/systemd",
+        "mkdir -p /run/systemd/netif",
+        "chown systemd-network: /run/systemd/netif 2>/dev/null || true",
+        "mount -t tmpfs tmpfs /etc/systemd",
+        "mkdir -p /etc/systemd/network /etc/systemd/networkd.conf.d",
+        `mount --bind ${join(root, "etc/systemd/network")} /etc/systemd/network`,
+        `mount --bind ${join(root, "etc/systemd/networkd.conf.d")} /etc/systemd/networkd.conf.d`,
+        "mount -o remount,ro /sys",
+        "export SYSTEMD_LOG_LEVEL=info",
+        "exec /lib/systemd/systemd-networkd",
+      ].join("\n") + "\n",
+    );
+  }
+
+  start(): void {
+    this.child = this.topo.lab.spawn("host", ["unshare", "-m", "--propagation", "private", "sh", this.script], this.log);
+  }
+
+  stop(): void {
+    if (this.child) this.topo.lab.stop(this.child);
+    this.child = undefined;
+  }
+
+  running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null;
+  }
+
+  logText(): string {
+    return readText(this.log);
+  }
+
+  /** Lines where networkd says it skipped a setting or failed. */
+  complaints(): string[] {
+    return this.logText()
+      .split("\n")
+      .filter((l) => /ignoring|Failed|failed|Invalid|invalid|Unknown/.test(l));
+  }
+}
+
+/** Wait until the host's rules and routes stop changing (and cond holds). */
+export function settle(topo: Topology, cond: () => boolean, timeoutMs = 15_000): boolean {
+  let last = "";
+  let stable = 0;
+  return waitFor(() => {
+    const now = topo.lab.snapshot("host");
+    stable = now === last ? stable + 1 : 0;
+    last = now;
+    return stable >= 2 && cond();
+  }, timeoutMs, 250);
+}
+
+export { sleepMs };
