@@ -12,7 +12,7 @@ import type { Family } from "../../src/model/types.js";
 import { runBin } from "../helpers/bin.js";
 import { scenarios } from "../helpers/fixtures.js";
 import { Lab, labUnavailable, waitFor } from "./lab.js";
-import { buildTopology, REMOTE4, type Topology } from "./topology.js";
+import { buildTopology, REMOTE4, REMOTE6, type Topology } from "./topology.js";
 import { applyKernelFiles, Ifupdown, Networkd, settle } from "./stacks.js";
 import { behaviourChecks, kernelRules, preferredUplink, type Check } from "./checks.js";
 
@@ -40,6 +40,12 @@ function planRules(plan: Plan, family: Family): string[] {
 }
 
 const rulesMatch = (topo: Topology, plan: Plan) => ([4, 6] as Family[]).every((f) => JSON.stringify(kernelRules(topo, f)) === JSON.stringify(planRules(plan, f)));
+
+/** networkd is done: planned rules present, a default for every family, no address still in DAD. */
+const ready = (topo: Topology, plan: Plan) =>
+  rulesMatch(topo, plan) &&
+  plan.families.every((f) => topo.lab.routeGet("host", [f === 4 ? REMOTE4 : REMOTE6]) !== undefined) &&
+  topo.lab.run("host", ["ip", "-6", "addr", "show", "tentative"]).trim() === "";
 
 function expectRules(topo: Topology, plan: Plan): void {
   for (const f of [4, 6] as Family[]) expect(kernelRules(topo, f), `IPv${f} rules in the kernel`).toEqual(planRules(plan, f));
@@ -134,7 +140,7 @@ describe.skipIf(!!unavailable)("seed scenarios on real stacks", () => {
         applyKernelFiles(topo, root);
         const networkd = new Networkd(topo, root);
         networkd.start();
-        const settled = settle(topo, () => rulesMatch(topo, plan) && lab.routeGet("host", [REMOTE4]) !== undefined);
+        const settled = settle(topo, () => ready(topo, plan));
         expect(networkd.complaints(), "networkd log lines that skip or fail a setting").toEqual([]);
         expect(settled, `networkd settles with the planned rules\n${networkd.logText()}`).toBe(true);
         expectRules(topo, plan);
@@ -143,11 +149,11 @@ describe.skipIf(!!unavailable)("seed scenarios on real stacks", () => {
 
         networkd.stop();
         networkd.start();
-        expect(settle(topo, () => rulesMatch(topo, plan)), "networkd settles again after a restart").toBe(true);
+        expect(settle(topo, () => ready(topo, plan)), "networkd settles again after a restart").toBe(true);
         expect(lab.snapshot("host"), "state after a networkd restart").toBe(intended);
 
         failoverRoundTrip(topo, "networkd", scenario);
-        expect(settle(topo, () => rulesMatch(topo, plan)), "networkd restores the rules").toBe(true);
+        expect(settle(topo, () => ready(topo, plan)), "networkd restores the rules and routes").toBe(true);
         expectChecks(behaviourChecks(topo));
         expect(networkd.complaints(), "networkd log lines that skip or fail a setting").toEqual([]);
       } finally {
