@@ -1,0 +1,196 @@
+import { describe, expect, it } from "vitest";
+import { parseModelText } from "../../src/model/load.js";
+import { validateModel } from "../../src/model/validate.js";
+import { buildPlan, PRIORITY } from "../../src/plan/plan.js";
+import type { Plan, PlanRoute } from "../../src/plan/types.js";
+
+const plan = (text: string): Plan => buildPlan(validateModel(parseModelText(text, "m.yaml")));
+const routesOf = (p: Plan, dev: string, family = 4): PlanRoute[] => p.interfaces.find((i) => i.name === dev)!.families.find((b) => b.family === family)?.routes ?? [];
+const line = (r: PlanRoute) => `${r.to}${r.via ? ` via ${r.via}` : ""} dev ${r.dev}${r.src ? ` src ${r.src}` : ""}${r.metric !== undefined ? ` metric ${r.metric}` : ""} table ${r.table}`;
+
+const base = `version: 1
+uplinks:
+  - name: dsl
+    interface: eth1
+    address: 198.51.100.2/24
+    gateway: 198.51.100.1
+  - name: cable
+    interface: eth2
+    address: 203.0.113.2/24
+    gateway: 203.0.113.1
+    table: 102
+  - name: lte
+    interface: wwan0
+    address: 100.64.5.2/24
+    gateway: 100.64.5.1
+    metric: 50
+lan:
+  - interface: eth0
+    address: 192.168.0.1/24
+`;
+
+describe("plan: tables, metrics, priorities", () => {
+  const p = plan(base);
+  it("allocates table ids from 101 around explicit ones", () => {
+    expect(p.uplinks.map((u) => [u.name, u.table])).toEqual([["dsl", 101], ["cable", 102], ["lte", 103]]);
+  });
+  it("gives failover metrics 100 + position unless explicit", () => {
+    expect(p.uplinks.map((u) => u.metric)).toEqual([100, 101, 50]);
+  });
+  it("orders LAN interfaces before uplinks", () => {
+    expect(p.interfaces.map((i) => `${i.role}:${i.name}`)).toEqual(["lan:eth0", "uplink:eth1", "uplink:eth2", "uplink:wwan0"]);
+  });
+  it("puts destination tables at table+1000 (next free id on a clash)", () => {
+    const q = plan(base.replace("    table: 102\n", "    table: 1101\n    destinations: [100.127.0.53]\n").replace("    gateway: 198.51.100.1\n", "    gateway: 198.51.100.1\n    destinations: [100.127.1.53]\n"));
+    expect(q.tables.map((t) => `${t.id} ${t.name}`)).toEqual(["101 dsl", "1102 dsl-dest", "1101 cable", "2101 cable-dest", "102 lte"]);
+  });
+  it("bands rule priorities: destinations, marks, source address, uids, LAN sources", () => {
+    const q = plan(`version: 1
+uplinks:
+  - name: a
+    interface: eth1
+    address: 198.51.100.2/24
+    gateway: 198.51.100.1
+    destinations: [100.127.0.53]
+    mark: 7
+    users: [500, 1000-1999]
+    sources: [192.168.0.20]
+lan:
+  - interface: eth0
+    address: 192.168.0.1/24
+`);
+    expect(q.rules.map((r) => `${r.priority} ${r.from ?? ""}${r.fwmark ?? ""}${r.uidrange ?? ""} -> ${r.tableName}`)).toEqual([
+      `${PRIORITY.destinations}  -> a-dest`,
+      `${PRIORITY.mark} 0x7 -> a`,
+      `${PRIORITY.from} 198.51.100.2/32 -> a`,
+      `${PRIORITY.users} 500-500 -> a`,
+      `${PRIORITY.users} 1000-1999 -> a`,
+      `${PRIORITY.sources} 192.168.0.20/32 -> a`,
+    ]);
+    expect(PRIORITY.destinations).toBeLessThan(PRIORITY.mark);
+    expect(PRIORITY.mark).toBeLessThan(PRIORITY.from);
+  });
+});
+
+describe("plan: which routes go in which table, added by which interface", () => {
+  const p = plan(base);
+  it("an uplink's interface adds its network to every uplink table, and its defaults", () => {
+    expect(routesOf(p, "eth1").map(line)).toEqual([
+      "198.51.100.0/24 dev eth1 src 198.51.100.2 table 101",
+      "198.51.100.0/24 dev eth1 src 198.51.100.2 table 102",
+      "198.51.100.0/24 dev eth1 src 198.51.100.2 table 103",
+      "default via 198.51.100.1 dev eth1 src 198.51.100.2 table 101",
+      "default via 198.51.100.1 dev eth1 src 198.51.100.2 metric 100 table 254",
+    ]);
+  });
+  it("the LAN interface adds the LAN network to every uplink table, without src", () => {
+    expect(routesOf(p, "eth0").map(line)).toEqual(["192.168.0.0/24 dev eth0 table 101", "192.168.0.0/24 dev eth0 table 102", "192.168.0.0/24 dev eth0 table 103"]);
+  });
+  it("skips another uplink's network in a table whose own link already reaches it", () => {
+    const q = plan(`version: 1
+uplinks:
+  - {name: rt1, interface: eth0, address: 100.64.10.99/24, gateway: 100.64.10.1}
+  - {name: rt2, interface: wlan0, address: 100.64.10.97/24, gateway: 100.64.10.1}
+`);
+    expect(routesOf(q, "wlan0").filter((r) => r.to !== "default").map(line)).toEqual(["100.64.10.0/24 dev wlan0 src 100.64.10.97 table 102"]);
+  });
+  it("a point-to-point uplink routes by device and has no network route", () => {
+    const q = plan(`version: 1
+uplinks:
+  - {name: vpn, interface: ppp0, address: 100.100.0.5/32}
+`);
+    expect(routesOf(q, "ppp0").map((r) => `${line(r)}${r.scopeLink ? " scope link" : ""}`)).toEqual([
+      "default dev ppp0 src 100.100.0.5 table 101 scope link",
+      "default dev ppp0 src 100.100.0.5 metric 100 table 254 scope link",
+    ]);
+  });
+  it("dual stack: separate IPv6 routes and rules, and DAD wait", () => {
+    const q = plan(`version: 1
+uplinks:
+  - name: a
+    interface: eth1
+    address: [198.51.100.2/24, 2001:db8:1::2/64]
+    gateway: [198.51.100.1, 2001:db8:1::1]
+`);
+    const v6 = q.interfaces[0].families.find((b) => b.family === 6)!;
+    expect(v6.waitDad).toBe(true);
+    expect(v6.routes.map(line)).toEqual([
+      "2001:db8:1::/64 dev eth1 src 2001:db8:1::2 table 101",
+      "default via 2001:db8:1::1 dev eth1 src 2001:db8:1::2 table 101",
+      "default via 2001:db8:1::1 dev eth1 src 2001:db8:1::2 metric 100 table 254",
+    ]);
+    expect(v6.rules.map((r) => r.from)).toEqual(["2001:db8:1::2/128"]);
+  });
+  it("pinned destinations go in the destination table through the uplink", () => {
+    const q = plan(base.replace("    gateway: 198.51.100.1\n", "    gateway: 198.51.100.1\n    destinations: [100.127.0.53]\n"));
+    expect(routesOf(q, "eth1").filter((r) => r.table === 1101).map(line)).toEqual(["100.127.0.53/32 via 198.51.100.1 dev eth1 src 198.51.100.2 table 1101"]);
+  });
+});
+
+describe("plan: balance", () => {
+  const p = plan(base.replace("version: 1\n", "version: 1\nmode: balance\n").replace("    metric: 50\n", "    weight: 3\n"));
+  it("one multipath default with weights, rebuilt by every member interface; no failover defaults", () => {
+    expect(p.multipath).toEqual([
+      {
+        family: 4,
+        metric: 100,
+        nexthops: [
+          { via: "198.51.100.1", dev: "eth1", weight: 1, uplink: "dsl", probe: "198.51.100.2/32" },
+          { via: "203.0.113.1", dev: "eth2", weight: 1, uplink: "cable", probe: "203.0.113.2/32" },
+          { via: "100.64.5.1", dev: "wwan0", weight: 3, uplink: "lte", probe: "100.64.5.2/32" },
+        ],
+      },
+    ]);
+    for (const dev of ["eth1", "eth2", "wwan0"]) {
+      const b = p.interfaces.find((i) => i.name === dev)!.families[0];
+      expect(b.multipath).toBe(p.multipath[0]);
+      expect(b.routes.filter((r) => r.table === 254)).toEqual([]);
+    }
+    expect(p.interfaces.filter((i) => i.keepOnCarrierLoss).map((i) => i.name)).toEqual(["eth1", "eth2", "wwan0"]);
+  });
+  it("hashes flows on L4", () => {
+    expect(p.sysctl.filter((s) => s.key.includes("multipath"))).toMatchObject([{ key: "net.ipv4.fib_multipath_hash_policy", value: "1" }]);
+  });
+});
+
+describe("plan: sysctl, nat, ifplugd", () => {
+  it("writes a dot in an interface name as '/' and sets forwarding for a LAN", () => {
+    const q = plan(`version: 1
+uplinks:
+  - {name: a, interface: eth0.2, address: 198.51.100.2/24, gateway: 198.51.100.1}
+lan:
+  - {interface: br-lan, address: 192.168.1.1/24}
+options: {rp-filter: off, linkdown-failover: true}
+`);
+    expect(q.sysctl.map((s) => `${s.key} = ${s.value}`)).toEqual([
+      "net.ipv4.ip_forward = 1",
+      "net.ipv4.conf.all.rp_filter = 0",
+      "net.ipv4.conf.eth0/2.rp_filter = 0",
+      "net.ipv4.conf.eth0/2.ignore_routes_with_linkdown = 1",
+    ]);
+  });
+  it("snat on a shared interface matches the uplink's next hop", () => {
+    const q = plan(`version: 1
+uplinks:
+  - {name: a, interface: eth0, address: 198.51.100.2/24, gateway: 198.51.100.1, nat: snat}
+  - {name: b, interface: eth0, address: 203.0.113.2/24, gateway: 203.0.113.1, nat: masquerade}
+  - {name: c, interface: eth1, address: 100.64.3.2/24, gateway: 100.64.3.1, nat: snat}
+`);
+    expect(q.nat).toEqual([
+      { uplink: "a", dev: "eth0", kind: "snat", to: "198.51.100.2", nexthop: "198.51.100.1" },
+      { uplink: "b", dev: "eth0", kind: "masquerade", to: undefined, nexthop: undefined },
+      { uplink: "c", dev: "eth1", kind: "snat", to: "100.64.3.2", nexthop: undefined },
+    ]);
+  });
+  it("watches uplink interfaces once each, unless an uplink says watch: false", () => {
+    const q = plan(`version: 1
+uplinks:
+  - {name: a, interface: eth0, address: 198.51.100.2/24, gateway: 198.51.100.1}
+  - {name: b, interface: eth0, address: 203.0.113.2/24, gateway: 203.0.113.1}
+  - {name: c, interface: eth1, address: 100.64.3.2/24, gateway: 100.64.3.1, watch: false}
+  - {name: d, interface: eth2, address: 100.64.4.2/24, gateway: 100.64.4.1}
+options: {ifplugd: {delay-up: 2, delay-down: 5}}
+`);
+    expect(q.ifplugd).toEqual({ interfaces: ["eth0", "eth2"], args: "-q -f -u2 -d5 -w -I" });
+  });
+});

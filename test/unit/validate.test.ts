@@ -1,0 +1,104 @@
+import { describe, expect, it } from "vitest";
+import { parseModelText } from "../../src/model/load.js";
+import { validateModel } from "../../src/model/validate.js";
+import { ModelError } from "../../src/errors.js";
+
+function issues(text: string) {
+  try {
+    validateModel(parseModelText(text, "m.yaml"));
+  } catch (err) {
+    if (err instanceof ModelError) return err.issues;
+    throw err;
+  }
+  return [];
+}
+
+const two = (extra = "", extra2 = "") => `version: 1
+uplinks:
+  - name: a
+    interface: eth1
+    address: 198.51.100.2/24
+    gateway: 198.51.100.1${extra}
+  - name: b
+    interface: eth2
+    address: 203.0.113.2/24
+    gateway: 203.0.113.1${extra2}
+`;
+
+type Case = [title: string, text: string, line: number, col: number, path: string, words: RegExp];
+
+const cases: Case[] = [
+  ["version missing", "uplinks: []\n", 1, 1, "", /missing required key 'version'/],
+  ["version 2", "version: 2\nuplinks:\n  - {name: a, interface: e, address: 10.0.0.1/8}\n", 1, 10, "version", /must be 1, got 2/],
+  ["misspelt key", two("\n    metrc: 5"), 7, 5, "uplinks[0].metrc", /unknown key 'metrc'; did you mean 'metric'\? Allowed: name, interface/],
+  ["mode", "version: 1\nmode: balanced\nuplinks:\n  - {name: a, interface: e, address: 10.0.0.1/8}\n", 2, 7, "mode", /must be one of failover, balance; got "balanced"/],
+  ["no uplinks", "version: 1\nuplinks: []\n", 2, 10, "uplinks", /at least 1 item/],
+  ["address without prefix", "version: 1\nuplinks:\n  - name: a\n    interface: e\n    address: 198.51.100.2\n", 5, 14, "uplinks[0].address", /address\/prefix form/],
+  ["address not an ip", "version: 1\nuplinks:\n  - name: a\n    interface: e\n    address: [198.51.100.2/24, 300.1.1.1/24]\n", 5, 32, "uplinks[0].address[1]", /'300.1.1.1' is not an IPv4 or IPv6 address/],
+  ["gateway outside", two().replace("gateway: 198.51.100.1", "gateway: 198.51.101.1"), 6, 14, "uplinks[0].gateway", /outside 198.51.100.0\/24; .*onlink: true/],
+  ["gateway family", two().replace("gateway: 198.51.100.1", "gateway: 2001:db8::1"), 6, 14, "uplinks[0].gateway", /IPv6 gateway 2001:db8::1 but the uplink has no IPv6 address/],
+  ["gateway with prefix", two().replace("gateway: 198.51.100.1", "gateway: 198.51.100.1/24"), 6, 14, "uplinks[0].gateway", /not an IPv4 or IPv6 address \(a gateway has no prefix length\)/],
+  ["duplicate name", two().replace("name: b", "name: a"), 7, 11, "uplinks[1].name", /duplicate uplink name 'a'/],
+  ["reserved name", two().replace("name: b", "name: main"), 7, 11, "uplinks[1].name", /reserved routing table name/],
+  ["reserved table", two("\n    table: 254"), 7, 12, "uplinks[0].table", /table 254 is reserved by the kernel/],
+  ["table clash", two("\n    table: 7", "\n    table: 7"), 12, 12, "uplinks[1].table", /table 7 is already used by uplink 'a'/],
+  ["weight", two("\n    weight: 300"), 7, 13, "uplinks[0].weight", /must be between 1 and 256; got 300/],
+  ["long interface", two().replace("interface: eth1", "interface: averyveryverylong0"), 4, 16, "uplinks[0].interface", /Linux interface name: 1 to 15 characters/],
+  ["uid reversed", two("\n    users: [2000-1000]"), 7, 13, "uplinks[0].users[0]", /uid range 2000-1000 is reversed; write 1000-2000/],
+  ["uid overlap", two("\n    users: [500]", "\n    users: [400-600]"), 12, 13, "uplinks[1].users[0]", /uids 400-600 overlap 500 of uplink 'a'/],
+  ["mark 0", two("\n    mark: 0"), 7, 11, "uplinks[0].mark", /between 1 and 4294967295; got 0/],
+  ["mark clash", two("\n    mark: 0x1", "\n    mark: 1"), 12, 11, "uplinks[1].mark", /mark 0x1 is already used by uplink 'a'/],
+  ["metric clash", two("\n    metric: 5", "\n    metric: 5"), 12, 13, "uplinks[1].metric", /metric 5 is already used by uplink 'a'/],
+  ["duplicate address", two().replace("203.0.113.2/24", "198.51.100.2/24").replace("203.0.113.1", "198.51.100.1"), 9, 14, "uplinks[1].address", /address 198.51.100.2 is already used by uplink 'a'/],
+  ["uplink and lan", two() + "lan:\n  - interface: eth1\n    address: 192.168.0.1/24\n", 12, 16, "lan[0].interface", /already an uplink/],
+  ["lan overlaps", two() + "lan:\n  - interface: eth0\n    address: 198.51.100.200/25\n", 13, 14, "lan[0].address", /overlaps 198.51.100.0\/24 of uplink 'a'/],
+  ["host bits", two("\n    destinations: [100.127.0.53/24]"), 7, 20, "uplinks[0].destinations[0]", /has host bits set; did you mean 100.127.0.0\/24\?/],
+  ["destination family", two("\n    destinations: [2001:db8::53]"), 7, 20, "uplinks[0].destinations[0]", /IPv6 destination 2001:db8::53\/128 but the uplink has no IPv6 address/],
+  ["snat without v4", "version: 1\nuplinks:\n  - name: a\n    interface: e\n    address: 2001:db8::2/64\n    nat: snat\n", 6, 10, "uplinks[0].nat", /snat needs a static IPv4 address/],
+  ["nat value", two("\n    nat: yes"), 7, 10, "uplinks[0].nat", /must be one of none, masquerade, snat; got "yes"/],
+  ["yaml syntax", "version: 1\nuplinks:\n  - name: [a\n", 4, 1, "", /YAML syntax: Flow sequence .* end with a \]/],
+  ["duplicate yaml key", "version: 1\nversion: 1\nuplinks: []\n", 2, 1, "", /YAML syntax: Map keys must be unique/],
+  ["ifplugd delay", two() + "options:\n  ifplugd: {delay-down: -1}\n", 12, 25, "options.ifplugd.delay-down", /between 0 and 3600; got -1/],
+];
+
+describe("validation: each rule names file, line, column, key and what is allowed", () => {
+  for (const [title, text, line, col, path, words] of cases) {
+    it(title, () => {
+      const found = issues(text);
+      expect(found.length, JSON.stringify(found)).toBeGreaterThan(0);
+      const hit = found.find((i) => words.test(i.message));
+      expect(hit, `no issue matching ${words}; got ${JSON.stringify(found)}`).toBeDefined();
+      expect({ line: hit!.pos.line, col: hit!.pos.col, path: hit!.path, file: hit!.file }).toEqual({ line, col, path, file: "m.yaml" });
+    });
+  }
+
+  it("reports several errors in one run", () => {
+    const found = issues(two("\n    weight: 0\n    nat: maybe", "\n    table: 0"));
+    expect(found.map((i) => i.path)).toEqual(["uplinks[0].weight", "uplinks[0].nat", "uplinks[1].table"]);
+    const semantic = issues(two("\n    table: 255", "\n    table: 253"));
+    expect(semantic.map((i) => i.path)).toEqual(["uplinks[0].table", "uplinks[1].table"]);
+  });
+
+  it("accepts the valid example and fills defaults", () => {
+    const m = validateModel(parseModelText(two(), "m.yaml"));
+    expect(m.mode).toBe("failover");
+    expect(m.options).toEqual({ rpFilter: "loose", linkdownFailover: true, ifplugd: { delayUp: 0, delayDown: 10 } });
+    expect(m.uplinks[0]).toMatchObject({ weight: 1, nat: "none", watch: true, onlink: false, gateways: [{ family: 4, address: "198.51.100.1" }] });
+  });
+
+  it("allows an on-link gateway outside the subnet when the model says so", () => {
+    expect(issues(two("\n    onlink: true").replace("gateway: 198.51.100.1", "gateway: 198.51.101.1"))).toEqual([]);
+  });
+
+  it("allows two uplinks on one interface", () => {
+    expect(issues(two().replace("interface: eth2", "interface: eth1"))).toEqual([]);
+  });
+
+  it("renders the offending line with a caret", () => {
+    try {
+      validateModel(parseModelText(two("\n    weight: 300"), "m.yaml"));
+    } catch (err) {
+      expect((err as ModelError).render()).toBe("m.yaml:7:13: uplinks[0].weight: must be between 1 and 256; got 300\n      weight: 300\n              ^");
+    }
+  });
+});
