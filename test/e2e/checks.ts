@@ -44,6 +44,25 @@ export function behaviourChecks(topo: Topology): Check[] {
     }
   }
 
+  // Every uplink table reaches the LAN and the other uplinks' networks directly.
+  for (const u of model.uplinks) {
+    for (const a of u.addresses) {
+      for (const lan of topo.lans)
+        for (const h of lan.hosts.filter((h) => h.includes(":") === (a.family === 6)))
+          checks.push(routeCheck(topo, `${u.name}: from ${a.address} the LAN host ${h} is on ${lan.interface}`, [h, "from", a.address], lan.interface));
+      for (const o of model.uplinks.filter((o) => o !== u && o.interface !== u.interface))
+        for (const g of o.gateways.filter((g) => g.family === a.family && !u.addresses.some((x) => x.network === o.addresses.find((y) => y.family === g.family)?.network)))
+          checks.push(routeCheck(topo, `${u.name}: from ${a.address} the network of ${o.name} is on ${o.interface}`, [g.address, "from", a.address], o.interface));
+    }
+  }
+
+  // Reverse-path filter of the uplinks, as the kernel has it.
+  const rp = { loose: "2", strict: "1", off: "0" }[model.options.rpFilter];
+  for (const dev of new Set(model.uplinks.filter((u) => u.addresses.some((a) => a.family === 4)).map((u) => u.interface))) {
+    const value = lab.run("host", ["cat", `/proc/sys/net/ipv4/conf/${dev}/rp_filter`]).trim();
+    checks.push({ what: `rp_filter of ${dev} is ${model.options.rpFilter}`, ok: value === rp, detail: `rp_filter=${value}` });
+  }
+
   // The main default.
   for (const f of families) {
     if (model.mode === "failover") {

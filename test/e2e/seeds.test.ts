@@ -1,6 +1,6 @@
 // Every shipped scenario applied by real ifupdown and real systemd-networkd
 // in network namespaces, then asked of the kernel and of real packets.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -162,4 +162,27 @@ describe.skipIf(!!unavailable)("seed scenarios on real stacks", () => {
       }
     });
   }
+});
+
+describe.skipIf(!!unavailable)("sysctl keys for interface names with a dot", () => {
+  it("net.ipv4.conf.eth0/2.* reaches the interface eth0.2", () => {
+    const root = mkdtempSync(join(tmpdir(), "gh-e2e-dot-"));
+    const lab = new Lab();
+    try {
+      const model = join(root, "m.yaml");
+      writeFileSync(model, "version: 1\nuplinks:\n  - {name: a, interface: eth0.2, address: 198.51.100.2/24, gateway: 198.51.100.1}\n");
+      const r = runBin(["--target", "all", "--model", model, "--root", root]);
+      expect(r.status).toBe(0);
+      lab.addNs("host");
+      lab.addNs("peer");
+      lab.veth("host", "eth0.2", "peer", "p0");
+      lab.run("host", ["sysctl", "-q", "-p", join(root, "etc/sysctl.d/60-gen-hooks.conf")]);
+      expect(lab.run("host", ["cat", "/proc/sys/net/ipv4/conf/eth0.2/rp_filter"]).trim()).toBe("2");
+      expect(lab.run("host", ["cat", "/proc/sys/net/ipv4/conf/eth0.2/ignore_routes_with_linkdown"]).trim()).toBe("1");
+      tally.checks += 2;
+    } finally {
+      lab.destroy();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
