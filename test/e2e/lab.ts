@@ -90,7 +90,7 @@ export class Lab {
       } catch {
         /* already gone */
       }
-      waitFor(() => child.exitCode !== null || !alive(child.pid!), 3000);
+      for (let i = 0; i < 30 && alive(child.pid); i++) sleepSync(100);
       if (alive(child.pid)) process.kill(-child.pid, "SIGKILL");
     }
   }
@@ -174,17 +174,23 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Poll until cond() holds or the time runs out; returns whether it held. */
-export function waitFor(cond: () => boolean, timeoutMs: number, stepMs = 100): boolean {
+/**
+ * Poll until cond() holds or the time runs out; returns whether it held.
+ * Asynchronous so that the test runner's worker stays responsive.
+ */
+export async function waitFor(cond: () => boolean, timeoutMs: number, stepMs = 100): Promise<boolean> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     if (cond()) return true;
     if (Date.now() >= end) return false;
-    sleepMs(stepMs);
+    await sleep(stepMs);
   }
 }
 
-export function sleepMs(ms: number): void {
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Only for the short wait inside stop(), which cleanup needs synchronous. */
+function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 

@@ -58,7 +58,7 @@ function expectChecks(checks: Check[]): void {
 }
 
 /** Cut the preferred uplink's carrier; traffic must move, then come back. */
-function failoverRoundTrip(topo: Topology, stack: string, scenario: string): void {
+async function failoverRoundTrip(topo: Topology, stack: string, scenario: string): Promise<void> {
   const { lab, model } = topo;
   const preferred = preferredUplink(topo, 4)!;
   const wire = topo.wire.get(preferred.interface)!;
@@ -75,13 +75,13 @@ function failoverRoundTrip(topo: Topology, stack: string, scenario: string): voi
   };
   const t0 = Date.now();
   lab.run(wire.role, ["ip", "link", "set", wire.peer, "down"]);
-  const moved = waitFor(movedAway, 5000, 20);
+  const moved = await waitFor(movedAway, 5000, 20);
   const away = Date.now() - t0;
   expect(moved, `after cutting ${preferred.interface}, traffic moves to ${model.mode === "failover" ? next.interface : members.join(",")}`).toBe(true);
   expect(lab.ping("host", REMOTE4, { waitS: 2 }), "the internet is reachable through the next uplink").toBe(true);
   const t1 = Date.now();
   lab.run(wire.role, ["ip", "link", "set", wire.peer, "up"]);
-  const back = waitFor(() => (model.mode === "failover" ? lab.routeGet("host", [REMOTE4])?.dev === preferred.interface : !movedAway()), 10000, 20);
+  const back = await waitFor(() => (model.mode === "failover" ? lab.routeGet("host", [REMOTE4])?.dev === preferred.interface : !movedAway()), 10000, 20);
   const returned = Date.now() - t1;
   expect(back, `after restoring ${preferred.interface}, traffic returns`).toBe(true);
   tally.failovers.push(`${scenario}/${stack} away ${away} ms, back ${returned} ms`);
@@ -92,7 +92,7 @@ describe.skipIf(!!unavailable)("seed scenarios on real stacks", () => {
     const model = validateModel(loadModelFile(`fixtures/${scenario}/model.yaml`));
     const plan = buildPlan(model);
 
-    it(`${scenario}: ifupdown`, () => {
+    it(`${scenario}: ifupdown`, async () => {
       const root = render(scenario);
       const lab = new Lab();
       try {
@@ -119,7 +119,7 @@ describe.skipIf(!!unavailable)("seed scenarios on real stacks", () => {
         expect(unclean.status, `ifup over leftovers: ${unclean.stderr}`).toBe(0);
         expect(lab.snapshot("host"), "state after ifup over leftovers").toBe(intended);
 
-        failoverRoundTrip(topo, "ifupdown", scenario);
+        await failoverRoundTrip(topo, "ifupdown", scenario);
         expectChecks(behaviourChecks(topo));
 
         const down = ifupdown.down();
@@ -132,7 +132,7 @@ describe.skipIf(!!unavailable)("seed scenarios on real stacks", () => {
       }
     });
 
-    it(`${scenario}: systemd-networkd`, () => {
+    it(`${scenario}: systemd-networkd`, async () => {
       const root = render(scenario);
       const lab = new Lab();
       try {
@@ -140,7 +140,7 @@ describe.skipIf(!!unavailable)("seed scenarios on real stacks", () => {
         applyKernelFiles(topo, root);
         const networkd = new Networkd(topo, root);
         networkd.start();
-        const settled = settle(topo, () => ready(topo, plan));
+        const settled = await settle(topo, () => ready(topo, plan));
         expect(networkd.complaints(), "networkd log lines that skip or fail a setting").toEqual([]);
         expect(settled, `networkd settles with the planned rules\n${networkd.logText()}`).toBe(true);
         expectRules(topo, plan);
@@ -149,11 +149,11 @@ describe.skipIf(!!unavailable)("seed scenarios on real stacks", () => {
 
         networkd.stop();
         networkd.start();
-        expect(settle(topo, () => ready(topo, plan)), "networkd settles again after a restart").toBe(true);
+        expect(await settle(topo, () => ready(topo, plan)), "networkd settles again after a restart").toBe(true);
         expect(lab.snapshot("host"), "state after a networkd restart").toBe(intended);
 
-        failoverRoundTrip(topo, "networkd", scenario);
-        expect(settle(topo, () => ready(topo, plan)), "networkd restores the rules and routes").toBe(true);
+        await failoverRoundTrip(topo, "networkd", scenario);
+        expect(await settle(topo, () => ready(topo, plan)), "networkd restores the rules and routes").toBe(true);
         expectChecks(behaviourChecks(topo));
         expect(networkd.complaints(), "networkd log lines that skip or fail a setting").toEqual([]);
       } finally {

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
 import type { Topology } from "./topology.js";
-import { readText, sleepMs, waitFor } from "./lab.js";
+import { readText, waitFor } from "./lab.js";
 
 export const SYSCTL_FILE = "etc/sysctl.d/60-gen-hooks.conf";
 export const NFT_FILE = "etc/nftables.d/gen-hooks.nft";
@@ -100,7 +100,7 @@ export class Networkd {
 }
 
 /** Wait until the host's rules and routes stop changing (and cond holds). */
-export function settle(topo: Topology, cond: () => boolean, timeoutMs = 15_000): boolean {
+export function settle(topo: Topology, cond: () => boolean, timeoutMs = 15_000): Promise<boolean> {
   let last = "";
   let stable = 0;
   return waitFor(() => {
@@ -111,4 +111,3 @@ export function settle(topo: Topology, cond: () => boolean, timeoutMs = 15_000):
   }, timeoutMs, 250);
 }
 
-export { sleepMs };
