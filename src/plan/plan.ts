@@ -254,8 +254,14 @@ function sysctlPlan(model: Model, interfaces: PlanInterface[]): PlanSysctl[] {
   for (const iface of interfaces.filter((i) => i.role === "uplink")) {
     const key = sysctlIface(iface.name);
     const fams = iface.families.map((b) => b.family);
-    if (fams.includes(4))
+    if (fams.includes(4)) {
       out.push({ key: `net.ipv4.conf.${key}.rp_filter`, value: rp, why: `${model.options.rpFilter} reverse-path filter: replies may arrive on another uplink` });
+      // Without these, a NIC answers ARP for its neighbours' addresses ("ARP
+      // flux"): the gateway then sends one NIC's traffic to another, which
+      // breaks when that one goes down (several NICs on one subnet).
+      out.push({ key: `net.ipv4.conf.${key}.arp_ignore`, value: "1", why: "answer ARP only for addresses on this interface" });
+      out.push({ key: `net.ipv4.conf.${key}.arp_announce`, value: "2", why: "ask ARP with this interface's own address" });
+    }
     if (model.options.linkdownFailover)
       for (const f of fams)
         out.push({ key: `net.ipv${f}.conf.${key}.ignore_routes_with_linkdown`, value: "1", why: "skip routes through this link while it has no carrier" });

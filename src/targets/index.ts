@@ -1,6 +1,7 @@
 // A target is data: a name, and the files it produces from a plan (install
 // path, template, context). Adding a target is a template folder and an entry.
 import type { Plan } from "../plan/types.js";
+import { UsageError } from "../errors.js";
 
 export interface TargetFile {
   path: string; // install path, absolute
@@ -26,17 +27,13 @@ export const targets: Target[] = [
   {
     name: "networkd",
     summary: "/etc/systemd/network/*.network and a networkd.conf.d drop-in naming the tables",
-    files: (plan) => [
-      ...plan.interfaces.map((iface) => ({
-        path: `/etc/systemd/network/10-gen-hooks-${iface.name}.network`,
-        template: "networkd/interface.network.hbs",
-        context: { ...base(plan), iface },
-      })),
-      ...(plan.multipath.length > 0
-        ? [{ path: "/etc/systemd/network/10-gen-hooks-lo.network", template: "networkd/lo.network.hbs", context: base(plan) }]
-        : []),
-      { path: "/etc/systemd/networkd.conf.d/gen-hooks.conf", template: "networkd/networkd.conf.hbs", context: base(plan) },
-    ],
+    files: (plan) => {
+      // MultiPathRoute= takes gateway@device; networkd has no device-only nexthop.
+      const p2p = plan.multipath.flatMap((m) => m.nexthops).find((n) => n.via === undefined);
+      if (p2p)
+        throw new UsageError(`networkd cannot balance over uplink '${p2p.uplink}': it has no gateway and MultiPathRoute= needs one; give it a gateway or use mode failover`);
+      return networkdFiles(plan);
+    },
   },
   {
     name: "ifplugd",
@@ -59,6 +56,20 @@ export const targets: Target[] = [
     files: (plan) => [{ path: "/etc/nftables.d/gen-hooks.nft", template: "nftables/gen-hooks.nft.hbs", context: base(plan) }],
   },
 ];
+
+function networkdFiles(plan: Plan): TargetFile[] {
+  return [
+    ...plan.interfaces.map((iface) => ({
+      path: `/etc/systemd/network/10-gen-hooks-${iface.name}.network`,
+      template: "networkd/interface.network.hbs",
+      context: { ...base(plan), iface },
+    })),
+    ...(plan.multipath.length > 0
+      ? [{ path: "/etc/systemd/network/10-gen-hooks-lo.network", template: "networkd/lo.network.hbs", context: base(plan) }]
+      : []),
+    { path: "/etc/systemd/networkd.conf.d/gen-hooks.conf", template: "networkd/networkd.conf.hbs", context: base(plan) },
+  ];
+}
 
 export const targetNames = targets.map((t) => t.name);
 

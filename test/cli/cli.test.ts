@@ -43,6 +43,19 @@ describe("command line", () => {
     expect(r.stderr).toBe("gen-hooks: unknown target 'netplan'; targets: ifupdown, networkd, ifplugd, rt_tables, sysctl, nftables, all\n");
   });
 
+  it("networkd refuses to balance over a gateway-less uplink (exit 2, nothing written); ifupdown renders it", () => {
+    const dir = tmp();
+    const model = join(dir, "m.yaml");
+    writeFileSync(model, "version: 1\nmode: balance\nuplinks:\n  - {name: dsl, interface: eth1, address: 198.51.100.2/24, gateway: 198.51.100.1}\n  - {name: vpn, interface: ppp0, address: 100.100.0.5/32}\n");
+    const r = runBin(["--target", "all", "--model", model, "--root", join(dir, "root")]);
+    expect(r).toMatchObject({ status: 2, stdout: "" });
+    expect(r.stderr).toBe("gen-hooks: networkd cannot balance over uplink 'vpn': it has no gateway and MultiPathRoute= needs one; give it a gateway or use mode failover\n");
+    expect(existsSync(join(dir, "root"))).toBe(false);
+    const ifupdown = runBin(["--target", "ifupdown", "--model", model]);
+    expect(ifupdown.status).toBe(0);
+    expect(ifupdown.stdout).toContain('nh="$nh nexthop dev ppp0 weight 1"');
+  });
+
   it("an unknown option is a usage error", () => {
     const r = runBin(["--target", "sysctl", "--frobnicate"]);
     expect(r.status).toBe(2);

@@ -119,6 +119,22 @@ describe.skipIf(!!unavailable)("seed scenarios on real stacks", () => {
         expect(unclean.status, `ifup over leftovers: ${unclean.stderr}`).toBe(0);
         expect(lab.snapshot("host"), "state after ifup over leftovers").toBe(intended);
 
+        // ifdown of one uplink interface: its rules go, every other rule stays; ifup restores all.
+        const last = model.uplinks[model.uplinks.length - 1];
+        if (model.uplinks.some((u) => u.interface !== last.interface)) {
+          const single = ifupdown.down([last.interface]);
+          expect(single.status, `ifdown ${last.interface}: ${single.stderr}`).toBe(0);
+          const gone = new Set(model.uplinks.filter((u) => u.interface === last.interface).map((u) => u.name));
+          const remaining = { ...plan, rules: plan.rules.filter((r) => !gone.has(r.uplink)) };
+          expectRules(topo, remaining);
+          expect(lab.run("host", ["ip", "route", "show", "table", "all", "dev", last.interface]).trim(), `routes through ${last.interface} after its ifdown`).toBe("");
+          const others = model.uplinks.filter((u) => !gone.has(u.name));
+          for (const u of others)
+            for (const a of u.addresses) expect(lab.ping("net", a.address, { waitS: 2 }), `${a.address} still answers while ${last.interface} is down`).toBe(true);
+          expect(ifupdown.up([last.interface]).status).toBe(0);
+          expect(lab.snapshot("host"), `state after ifup ${last.interface}`).toBe(intended);
+        }
+
         await failoverRoundTrip(topo, "ifupdown", scenario);
         expectChecks(behaviourChecks(topo));
 

@@ -166,6 +166,8 @@ options: {rp-filter: off, linkdown-failover: true}
       "net.ipv4.ip_forward = 1",
       "net.ipv4.conf.all.rp_filter = 0",
       "net.ipv4.conf.eth0/2.rp_filter = 0",
+      "net.ipv4.conf.eth0/2.arp_ignore = 1",
+      "net.ipv4.conf.eth0/2.arp_announce = 2",
       "net.ipv4.conf.eth0/2.ignore_routes_with_linkdown = 1",
     ]);
   });
