@@ -144,16 +144,21 @@ export class Lab {
     return Number(readFileSyncInNs(this, role, `/sys/class/net/${dev}/statistics/rx_packets`));
   }
 
-  /** Rules and routes of both families: what "exactly the intended state" is compared on. */
+  /**
+   * Rules and routes of both families, each section sorted: what "exactly the
+   * intended state" is compared on. Sorted because the kernel lists routes
+   * with the same prefix in insertion order, which a re-added link changes.
+   */
   snapshot(role: string): string {
     const parts: string[] = [];
     for (const f of ["-4", "-6"]) {
       parts.push(this.run(role, ["ip", f, "rule", "show"]));
       parts.push(
-        this.run(role, ["ip", f, "route", "show", "table", "all"])
+        this.run(role, ["ip", "-o", f, "route", "show", "table", "all"])
           .split("\n")
           .filter((l) => !/ proto kernel .*fe80|^local fe80|^multicast|^anycast/.test(l)) // link-local churn
           .map((l) => l.replace(/ expires \d+sec/, ""))
+          .sort()
           .join("\n"),
       );
     }

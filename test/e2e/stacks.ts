@@ -111,3 +111,59 @@ export function settle(topo: Topology, cond: () => boolean, timeoutMs = 15_000):
   }, timeoutMs, 250);
 }
 
+
+/**
+ * ifplugd, one process per watched interface as Debian's init script starts
+ * it, with the rendered INTERFACES and ARGS; its action script runs ifup or
+ * ifdown on the rendered interfaces file. A tmpfs on /run keeps its pid files
+ * apart from any other ifplugd.
+ */
+export class Ifplugd {
+  readonly log: string;
+  readonly actionLog: string;
+  private readonly action: string;
+  private readonly children: ChildProcess[] = [];
+  readonly interfaces: string[];
+  readonly args: string[];
+
+  constructor(
+    private readonly topo: Topology,
+    root: string,
+    ifupdown: Ifupdown,
+  ) {
+    this.log = join(root, "ifplugd.log");
+    this.actionLog = join(root, "ifplugd-action.log");
+    this.action = join(root, "ifplugd.action");
+    const defaults = join(root, "etc/default/ifplugd");
+    const vars = topo.lab.run("host", ["sh", "-c", `. ${defaults}; printf '%s\\n%s\\n' "$INTERFACES" "$ARGS"`]).split("\n");
+    this.interfaces = vars[0].split(/\s+/).filter(Boolean);
+    this.args = vars[1].split(/\s+/).filter(Boolean);
+    const ifupdownArgs = `-i ${join(root, INTERFACES_FILE)} --state-dir ${ifupdown.stateDir}`;
+    writeFileSync(
+      this.action,
+      `#!/bin/sh
+echo "$(date +%s%3N) $1 $2" >> ${this.actionLog}
+case "$2" in
+  up) exec ifup "$1" ${ifupdownArgs} ;;
+  down) exec ifdown "$1" ${ifupdownArgs} ;;
+esac
+`,
+      { mode: 0o755 },
+    );
+  }
+
+  start(): void {
+    for (const iface of this.interfaces) {
+      const cmd = ["ifplugd", "-n", "-s", "-i", iface, ...this.args, "-r", this.action].join(" ");
+      this.children.push(this.topo.lab.spawn("host", ["unshare", "-m", "--propagation", "private", "sh", "-c", `mount -t tmpfs tmpfs /run && exec ${cmd}`], this.log));
+    }
+  }
+
+  stop(): void {
+    for (const c of this.children.splice(0)) this.topo.lab.stop(c);
+  }
+
+  actions(): string[] {
+    return readText(this.actionLog).split("\n").filter(Boolean);
+  }
+}
