@@ -3,9 +3,9 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { ModelError, UsageError } from "./errors.js";
-import { DEFAULT_MODEL, planFromFile, renderTargets } from "./pipeline.js";
+import { DEFAULT_MODEL, ownedPatterns, planFromFile, renderTargets } from "./pipeline.js";
 import { targets } from "./targets/index.js";
-import { writeTree } from "./render/writer.js";
+import { staleFiles, writeTree } from "./render/writer.js";
 import { diffTree } from "./render/differ.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
@@ -37,7 +37,7 @@ export function runCli(argv: string[], io: Io = { out: (s) => process.stdout.wri
     .action((opts: { target: string; model: string; root?: string }) => {
       const files = renderTargets(planFromFile(opts.model), opts.target);
       if (opts.root) {
-        writeTree(opts.root, files);
+        writeTree(opts.root, files, staleFiles(opts.root, ownedPatterns(opts.target), files));
       } else if (files.length === 1) {
         io.out(files[0].content);
       } else {
@@ -63,7 +63,8 @@ export function runCli(argv: string[], io: Io = { out: (s) => process.stdout.wri
     .requiredOption("-r, --root <dir>", "the root the files are installed under, / for this host")
     .option("-q, --quiet", "print nothing; exit status only")
     .action((opts: { target: string; model: string; root: string; quiet?: boolean }) => {
-      const diffs = diffTree(opts.root, renderTargets(planFromFile(opts.model), opts.target));
+      const files = renderTargets(planFromFile(opts.model), opts.target);
+      const diffs = diffTree(opts.root, files, staleFiles(opts.root, ownedPatterns(opts.target), files));
       const changed = diffs.filter((d) => d.patch);
       if (!opts.quiet) for (const d of changed) io.out(d.patch);
       code = changed.length > 0 ? 1 : 0;

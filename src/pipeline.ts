@@ -26,6 +26,11 @@ export function selectTargets(name: string) {
   return [t];
 }
 
+/** Owned-path patterns of the selected targets. */
+export function ownedPatterns(targetName: string): string[] {
+  return selectTargets(targetName).flatMap((t) => t.owns ?? []);
+}
+
 export function renderTargets(plan: Plan, targetName: string): RenderedFile[] {
   return selectTargets(targetName).flatMap((t) =>
     t.files(plan).map((f) => ({ path: f.path, content: renderTemplate(f.template, f.context), mode: f.mode ?? 0o644 })),

@@ -18,8 +18,12 @@ function readOrUndefined(path: string): string | undefined {
   }
 }
 
-export function diffTree(root: string, files: RenderedFile[]): FileDiff[] {
-  return files.map((f) => {
+export function diffTree(root: string, files: RenderedFile[], stale: string[] = []): FileDiff[] {
+  const extra = stale.map((path) => ({
+    path,
+    patch: createTwoFilesPatch(`a${path}`, "/dev/null", readFileSync(installPath(root, path), "utf8"), "", "installed", "no longer generated"),
+  }));
+  return [...files.map((f) => {
     const installed = readOrUndefined(installPath(root, f.path));
     if (installed === f.content) return { path: f.path, patch: "" };
     const patch = createTwoFilesPatch(
@@ -31,5 +35,5 @@ export function diffTree(root: string, files: RenderedFile[]): FileDiff[] {
       "generated",
     );
     return { path: f.path, patch };
-  });
+  }), ...extra];
 }

@@ -1,15 +1,42 @@
 // All file output. Every file is first written to a temporary file in its
 // own folder and fsynced; only when all are staged are they renamed into
 // place, so a failure leaves no partial tree.
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import type { RenderedFile } from "../pipeline.js";
 
 export function installPath(root: string, path: string): string {
   return join(root, path);
 }
 
-export function writeTree(root: string, files: RenderedFile[]): string[] {
+/**
+ * Installed files under root that match an owned pattern (a "*" in the file
+ * name) but are not among the generated paths: left by an older model.
+ */
+export function staleFiles(root: string, patterns: string[], generated: RenderedFile[]): string[] {
+  const keep = new Set(generated.map((f) => f.path));
+  const out: string[] = [];
+  for (const pattern of patterns) {
+    const dir = dirname(pattern);
+    const re = new RegExp(`^${basename(pattern).split("*").map(escapeRe).join("[^/]*")}$`);
+    let names: string[] = [];
+    try {
+      names = readdirSync(installPath(root, dir));
+    } catch {
+      continue; // no such folder: nothing stale
+    }
+    for (const name of names.sort()) {
+      const path = `${dir}/${name}`;
+      if (re.test(name) && !keep.has(path)) out.push(path);
+    }
+  }
+  return out;
+}
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** Write files atomically, then remove stale owned files. */
+export function writeTree(root: string, files: RenderedFile[], stale: string[] = []): string[] {
   const staged: { tmp: string; dest: string }[] = [];
   try {
     for (const f of files) {
@@ -30,6 +57,7 @@ export function writeTree(root: string, files: RenderedFile[]): string[] {
     throw err;
   }
   for (const s of staged) renameSync(s.tmp, s.dest);
+  for (const path of stale) rmSync(installPath(root, path), { force: true });
   for (const dir of new Set(staged.map((s) => dirname(s.dest)))) {
     // the renames themselves must reach the disk
     try {

@@ -14,6 +14,8 @@ export interface Target {
   name: string;
   summary: string;
   files(plan: Plan): TargetFile[];
+  /** Install paths this target owns beyond the ones it renders now ("*" within a name): stale ones count as extra. */
+  owns?: string[];
 }
 
 const base = (plan: Plan) => ({ model: plan.model, mode: plan.mode, plan });
@@ -34,6 +36,7 @@ export const targets: Target[] = [
         throw new UsageError(`networkd cannot balance over uplink '${p2p.uplink}': it has no gateway and MultiPathRoute= needs one; give it a gateway or use mode failover`);
       return networkdFiles(plan);
     },
+    owns: ["/etc/systemd/network/10-gen-hooks-*.network"],
   },
   {
     name: "ifplugd",
