@@ -1,7 +1,7 @@
 // Parse the model with the yaml package, keeping positions so that every later
 // error can name file, line and column.
 import { readFileSync } from "node:fs";
-import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, type Node, type Document } from "yaml";
+import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, visit, type Node, type Document } from "yaml";
 import { ModelError, formatPath, type SourcePos, type ModelIssue } from "../errors.js";
 
 export type PathSeg = string | number;
@@ -48,10 +48,26 @@ export function parseModelText(text: string, file: string): LoadedModel {
   }
   const locate = (path: readonly PathSeg[], at: "value" | "key" = "value"): SourcePos =>
     toPos(findOffset(doc, path, at));
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // Aliases are resolved only here: an unknown anchor, or an alias bomb.
+    let offset = 0;
+    visit(doc, {
+      Alias(_, node) {
+        if (node.resolve(doc) === undefined && node.range) {
+          offset = node.range[0];
+          return visit.BREAK;
+        }
+      },
+    });
+    throw new ModelError([{ file, pos: toPos(offset), path: "", message: `YAML: ${firstLine((err as Error).message)}` }], text);
+  }
   return {
     file,
     text,
-    data: doc.toJS({ maxAliasCount: 100 }),
+    data,
     locate,
     issue: (path, message, at) => ({ file, pos: locate(path, at), path: formatPath(path), message }),
   };

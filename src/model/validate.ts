@@ -97,10 +97,10 @@ function shapeIssue(loaded: LoadedModel, e: ErrorObject): ModelIssue {
     case "enum":
       return loaded.issue(path, `must be one of ${(e.schema as unknown[]).join(", ")}; got ${shown(e.data)}`);
     case "type":
-      return loaded.issue(path, hint ?? `must be ${article(String(e.schema))}, got ${shown(e.data)}`);
+      return loaded.issue(path, `must be ${article(String(e.schema))}, got ${shown(e.data)}`);
     case "minimum":
     case "maximum":
-      return loaded.issue(path, `must be between ${parent.minimum ?? 0} and ${parent.maximum}; got ${shown(e.data)}`);
+      return loaded.issue(path, `${hint ?? `must be between ${parent.minimum ?? 0} and ${parent.maximum}`}; got ${shown(e.data)}`);
     case "minItems":
       return loaded.issue(path, `must list at least ${e.schema} item${e.schema === 1 ? "" : "s"}`);
     case "oneOf":

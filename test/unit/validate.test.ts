@@ -42,11 +42,11 @@ const cases: Case[] = [
   ["reserved name", two().replace("name: b", "name: main"), 7, 11, "uplinks[1].name", /reserved routing table name/],
   ["reserved table", two("\n    table: 254"), 7, 12, "uplinks[0].table", /table 254 is reserved by the kernel/],
   ["table clash", two("\n    table: 7", "\n    table: 7"), 12, 12, "uplinks[1].table", /table 7 is already used by uplink 'a'/],
-  ["weight", two("\n    weight: 300"), 7, 13, "uplinks[0].weight", /must be between 1 and 256; got 300/],
+  ["weight", two("\n    weight: 300"), 7, 13, "uplinks[0].weight", /must be a nexthop weight from 1 to 256; got 300/],
   ["long interface", two().replace("interface: eth1", "interface: averyveryverylong0"), 4, 16, "uplinks[0].interface", /Linux interface name: 1 to 15 characters/],
   ["uid reversed", two("\n    users: [2000-1000]"), 7, 13, "uplinks[0].users[0]", /uid range 2000-1000 is reversed; write 1000-2000/],
   ["uid overlap", two("\n    users: [500]", "\n    users: [400-600]"), 12, 13, "uplinks[1].users[0]", /uids 400-600 overlap 500 of uplink 'a'/],
-  ["mark 0", two("\n    mark: 0"), 7, 11, "uplinks[0].mark", /between 1 and 4294967295; got 0/],
+  ["mark 0", two("\n    mark: 0"), 7, 11, "uplinks[0].mark", /must be a fwmark from 1 to 4294967295 \(0 is the mark of unmarked packets\); got 0/],
   ["mark clash", two("\n    mark: 0x1", "\n    mark: 1"), 12, 11, "uplinks[1].mark", /mark 0x1 is already used by uplink 'a'/],
   ["metric clash", two("\n    metric: 5", "\n    metric: 5"), 12, 13, "uplinks[1].metric", /metric 5 is already used by uplink 'a'/],
   ["duplicate address", two().replace("203.0.113.2/24", "198.51.100.2/24").replace("203.0.113.1", "198.51.100.1"), 9, 14, "uplinks[1].address", /address 198.51.100.2 is already used by uplink 'a'/],
@@ -98,7 +98,7 @@ describe("validation: each rule names file, line, column, key and what is allowe
     try {
       validateModel(parseModelText(two("\n    weight: 300"), "m.yaml"));
     } catch (err) {
-      expect((err as ModelError).render()).toBe("m.yaml:7:13: uplinks[0].weight: must be between 1 and 256; got 300\n      weight: 300\n              ^");
+      expect((err as ModelError).render()).toBe("m.yaml:7:13: uplinks[0].weight: must be a nexthop weight from 1 to 256; got 300\n      weight: 300\n              ^");
     }
   });
 });
