@@ -7,6 +7,8 @@ import { DEFAULT_MODEL, ownedPatterns, planFromFile, renderTargets } from "./pip
 import { targets } from "./targets/index.js";
 import { staleFiles, writeTree } from "./render/writer.js";
 import { diffTree } from "./render/differ.js";
+import { explain, formatAnswer } from "./plan/explain.js";
+import { parseIp } from "./model/addr.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
 
@@ -68,6 +70,30 @@ export function runCli(argv: string[], io: Io = { out: (s) => process.stdout.wri
       const changed = diffs.filter((d) => d.patch);
       if (!opts.quiet) for (const d of changed) io.out(d.patch);
       code = changed.length > 0 ? 1 : 0;
+    });
+
+  const address = (what: string) => (value: string) => {
+    if (!parseIp(value)) throw new UsageError(`${what} '${value}' is not an IPv4 or IPv6 address`);
+    return value;
+  };
+  const number = (what: string) => (value: string) => {
+    const n = Number(value);
+    if (!/^(0x[0-9a-f]+|\d+)$/i.test(value) || n > 4294967295) throw new UsageError(`${what} '${value}' is not a number from 0 to 4294967295`);
+    return n;
+  };
+  program
+    .command("explain")
+    .description("show which rule, table, route and uplink a packet would take, worked out from the plan")
+    .addOption(modelOption())
+    .requiredOption("--to <addr>", "destination address", address("--to"))
+    .option("--from <addr>", "source address (a local address, or a LAN host with --iif)", address("--from"))
+    .option("--mark <n>", "fwmark the packet carries", number("--mark"))
+    .option("--uid <n>", "uid of the sending socket (default 0, as ip route get)", number("--uid"))
+    .option("--iif <name>", "the packet is forwarded, arriving on this interface")
+    .option("--json", "print the answer as JSON")
+    .action((opts: { model: string; to: string; from?: string; mark?: number; uid?: number; iif?: string; json?: boolean }) => {
+      const answer = explain(planFromFile(opts.model), { to: opts.to, from: opts.from, mark: opts.mark, uid: opts.uid, iif: opts.iif });
+      io.out(opts.json ? JSON.stringify(answer, null, 2) + "\n" : formatAnswer(answer));
     });
 
   try {

@@ -175,6 +175,7 @@ export function buildPlan(model: Model): Plan {
     uplinks: model.uplinks.map((u): PlanUplink => ({
       name: u.name,
       interface: u.interface,
+      addresses: u.addresses.map((a) => a.address),
       table: tableOf.main.get(u.name)!,
       destinationTable: tableOf.destinations.get(u.name),
       metric: model.mode === "failover" ? metricOf.get(u.name) : undefined,

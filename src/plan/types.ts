@@ -88,6 +88,7 @@ export interface PlanNat {
 export interface PlanUplink {
   name: string;
   interface: string;
+  addresses: string[];
   table: number;
   destinationTable?: number;
   metric?: number; // failover only

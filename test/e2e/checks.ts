@@ -2,6 +2,8 @@
 // from the model's meaning (gen-hooks(5)), not from the plan's output.
 import type { Family, Uplink } from "../../src/model/types.js";
 import { REMOTE4, REMOTE6, type Topology } from "./topology.js";
+import type { Plan } from "../../src/plan/types.js";
+import { explain, type Query } from "../../src/plan/explain.js";
 
 export interface Check {
   what: string;
@@ -136,4 +138,45 @@ export function kernelRules(topo: Topology, family: Family): string[] {
       return `${r.priority}${from}${mark}${uid} table ${r.table}`;
     })
     .sort();
+}
+
+/**
+ * explain's answers against the kernel's: the same device and next hop for
+ * plain, from, mark, uid, iif and destination lookups.
+ */
+export function explainChecks(topo: Topology, plan: Plan): Check[] {
+  const { model } = topo;
+  const queries: Query[] = [];
+  const families = [...new Set(model.uplinks.flatMap((u) => u.addresses.map((a) => a.family)))];
+  for (const f of families) queries.push({ to: remote(f) });
+  for (const u of model.uplinks) {
+    for (const a of u.addresses) {
+      queries.push({ to: remote(a.family), from: a.address });
+      for (const lan of topo.lans) for (const h of lan.hosts.filter((h) => h.includes(":") === (a.family === 6))) queries.push({ to: h, from: a.address });
+    }
+    for (const d of u.destinations) {
+      queries.push({ to: first(d.text) });
+      for (const o of model.uplinks) if (o.mark !== undefined) queries.push({ to: first(d.text), mark: o.mark });
+    }
+    for (const f of families) {
+      if (u.mark !== undefined) queries.push({ to: remote(f), mark: u.mark });
+      for (const r of u.users) queries.push({ to: remote(f), uid: r.from }, { to: remote(f), uid: r.to }, { to: remote(f), uid: r.to + 1 });
+    }
+    for (const s of u.sources) {
+      const lan = topo.lans.find((l) => l.hosts.includes(first(s.text)));
+      if (lan) queries.push({ to: remote(s.family), from: first(s.text), iif: lan.interface });
+    }
+  }
+  return queries.map((q) => {
+    const args = [q.to, ...(q.from ? ["from", q.from] : []), ...(q.mark !== undefined ? ["mark", String(q.mark)] : []), ...(q.uid !== undefined ? ["uid", String(q.uid)] : []), ...(q.iif ? ["iif", q.iif] : [])];
+    const kernel = topo.lab.routeGet("host", args);
+    const answer = explain(plan, q);
+    const what = `explain agrees with ip route get ${args.join(" ")}`;
+    if ("unreachable" in answer) return { what, ok: kernel === undefined, detail: `explain: unreachable; kernel: ${JSON.stringify(kernel)}` };
+    const r = answer.route;
+    const ok = r.nexthops
+      ? r.nexthops.some((n) => n.dev === kernel?.dev && n.via === kernel?.gateway)
+      : kernel?.dev === r.dev && kernel?.gateway === r.via;
+    return { what, ok, detail: `explain: ${r.nexthops ? r.nexthops.map((n) => `${n.via ?? "-"}@${n.dev}`).join("|") : `${r.via ?? "-"}@${r.dev}`} (rule ${answer.rule.priority}); kernel: ${kernel ? `${kernel.gateway ?? "-"}@${kernel.dev}` : "unreachable"}` };
+  });
 }

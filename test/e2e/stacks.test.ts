@@ -16,7 +16,7 @@ import { scenarios } from "../helpers/fixtures.js";
 import { Lab, labUnavailable, waitFor } from "./lab.js";
 import { buildTopology, REMOTE4, REMOTE6, type Topology } from "./topology.js";
 import { applyKernelFiles, Ifplugd, Ifupdown, Networkd, settle } from "./stacks.js";
-import { behaviourChecks, kernelRules, preferredUplink, type Check } from "./checks.js";
+import { behaviourChecks, explainChecks, kernelRules, preferredUplink, type Check } from "./checks.js";
 import { countFlows } from "./flows.js";
 
 const unavailable = labUnavailable();
@@ -200,7 +200,7 @@ describe.skipIf(!!unavailable)("fixtures on real stacks", () => {
         const up = ifupdown.up();
         expect(up.status, `ifup -a: ${up.stderr}`).toBe(0);
         expectRules(topo, plan);
-        expectChecks([...behaviourChecks(topo), ...pinsWinOverHash(topo)]);
+        expectChecks([...behaviourChecks(topo), ...pinsWinOverHash(topo), ...explainChecks(topo, plan)]);
         await flowsByWeight(topo, root, `${scenario}/ifupdown`);
         const intended = lab.snapshot("host");
 
@@ -265,7 +265,7 @@ describe.skipIf(!!unavailable)("fixtures on real stacks", () => {
         expect(networkd.complaints(), "networkd log lines that skip or fail a setting").toEqual([]);
         expect(settled, `networkd settles with the planned rules\n${networkd.logText()}`).toBe(true);
         expectRules(topo, plan);
-        expectChecks([...behaviourChecks(topo), ...pinsWinOverHash(topo)]);
+        expectChecks([...behaviourChecks(topo), ...pinsWinOverHash(topo), ...explainChecks(topo, plan)]);
         await flowsByWeight(topo, root, `${scenario}/networkd`);
         const intended = lab.snapshot("host");
 

@@ -1,0 +1,149 @@
+// Which rule, table, route and uplink the kernel would use for a packet,
+// worked out from the plan as the kernel does it: rules by priority, first
+// rule whose selectors match and whose table has a route; in a table the
+// longest prefix, then the lowest metric. All links are assumed up.
+import { contains, parseIp } from "../model/addr.js";
+import type { Family } from "../model/types.js";
+import { MAIN_TABLE } from "./plan.js";
+import type { Plan, PlanNexthop } from "./types.js";
+
+export interface Query {
+  to: string;
+  from?: string;
+  mark?: number;
+  uid?: number;
+  iif?: string;
+}
+
+export interface Answer {
+  query: Query;
+  family: Family;
+  rule: { priority: number; selector: string; table: number; tableName: string; why: string };
+  route: { to: string; via?: string; dev?: string; src?: string; metric?: number; nexthops?: PlanNexthop[]; type: "unicast" | "local" };
+  uplink?: string; // the uplink the packet leaves by, when it leaves by one
+}
+
+interface SimRoute {
+  prefix: string;
+  via?: string;
+  dev?: string;
+  src?: string;
+  metric: number;
+  nexthops?: PlanNexthop[];
+  type: "unicast" | "local";
+}
+
+interface SimRule {
+  priority: number;
+  table: number;
+  tableName: string;
+  from?: string;
+  fwmark?: number;
+  uidrange?: [number, number];
+  why: string;
+}
+
+const LOCAL_TABLE = 255;
+const DEFAULT_TABLE = 253;
+
+export function explain(plan: Plan, query: Query): Answer | { query: Query; family: Family; unreachable: true } {
+  const parsed = parseIp(query.to);
+  if (!parsed) throw new Error(`'${query.to}' is not an IPv4 or IPv6 address`);
+  const family = parsed.family;
+  const host = family === 4 ? 32 : 128;
+  const to = parsed.ip.toString();
+  const defaultMetric = family === 4 ? 0 : 1024;
+
+  const tables = new Map<number, SimRoute[]>();
+  const add = (table: number, r: SimRoute) => tables.set(table, [...(tables.get(table) ?? []), r]);
+  for (const iface of plan.interfaces)
+    for (const b of iface.families.filter((b) => b.family === family)) {
+      for (const a of b.addresses) {
+        add(LOCAL_TABLE, { prefix: a.host, dev: iface.name, src: a.address, metric: 0, type: "local" });
+        // the kernel's own connected route in main
+        if (a.prefix < host) add(MAIN_TABLE, { prefix: a.network, dev: iface.name, src: a.address, metric: family === 4 ? 0 : 256, type: "unicast" });
+      }
+      for (const r of b.routes) add(r.table, { prefix: r.destination, via: r.via, dev: r.dev, src: r.src, metric: r.metric ?? defaultMetric, type: "unicast" });
+    }
+  for (const m of plan.multipath.filter((m) => m.family === family))
+    add(MAIN_TABLE, { prefix: family === 4 ? "0.0.0.0/0" : "::/0", metric: m.metric, nexthops: m.nexthops, type: "unicast" });
+
+  const rules: SimRule[] = [
+    { priority: 0, table: LOCAL_TABLE, tableName: "local", why: "local addresses" },
+    ...plan.rules
+      .filter((r) => r.family === family)
+      .map((r) => ({
+        priority: r.priority,
+        table: r.table,
+        tableName: r.tableName,
+        from: r.from,
+        fwmark: r.fwmark === undefined ? undefined : Number(r.fwmark),
+        uidrange: r.uidrange === undefined ? undefined : (r.uidrange.split("-").map(Number) as [number, number]),
+        why: r.why,
+      })),
+    { priority: 32766, table: MAIN_TABLE, tableName: "main", why: "the main table" },
+    ...(family === 4 ? [{ priority: 32767, table: DEFAULT_TABLE, tableName: "default", why: "the default table" }] : []),
+  ];
+
+  // Like "ip route get": without a uid the kernel uses the caller's (root, 0)
+  // for local traffic, and none for forwarded traffic (iif).
+  const uid = query.uid ?? (query.iif ? undefined : 0);
+  for (const rule of rules) {
+    if (rule.from !== undefined && (query.from === undefined || !contains(rule.from, query.from))) continue;
+    if (rule.fwmark !== undefined && rule.fwmark !== (query.mark ?? 0)) continue;
+    if (rule.uidrange !== undefined && (uid === undefined || uid < rule.uidrange[0] || uid > rule.uidrange[1])) continue;
+    const candidates = (tables.get(rule.table) ?? []).filter((r) => contains(r.prefix, to));
+    if (candidates.length === 0) continue;
+    const best = candidates.sort((a, b) => prefixLength(b.prefix) - prefixLength(a.prefix) || a.metric - b.metric)[0];
+    const dev = best.dev;
+    // a forwarded packet keeps its source; a local one takes the route's
+    const src = query.iif ? query.from : (query.from ?? best.src ?? firstAddress(plan, dev, family));
+    return {
+      query,
+      family,
+      rule: { priority: rule.priority, selector: selectorText(rule), table: rule.table, tableName: rule.tableName, why: rule.why },
+      route: { to: best.prefix, via: best.via, dev, src, metric: best.metric, nexthops: best.nexthops, type: best.type },
+      uplink: best.type === "local" ? undefined : uplinkOf(plan, best),
+    };
+  }
+  return { query, family, unreachable: true };
+}
+
+const shownPrefix = (p: string) => (p === "0.0.0.0/0" || p === "::/0" ? "default" : p);
+const prefixLength = (prefix: string) => Number(prefix.split("/")[1]);
+
+function selectorText(rule: SimRule): string {
+  const parts = [rule.from ? `from ${rule.from}` : "from all"];
+  if (rule.fwmark !== undefined) parts.push(`fwmark 0x${rule.fwmark.toString(16)}`);
+  if (rule.uidrange) parts.push(`uidrange ${rule.uidrange[0]}-${rule.uidrange[1]}`);
+  return parts.join(" ");
+}
+
+function firstAddress(plan: Plan, dev: string | undefined, family: Family): string | undefined {
+  const b = plan.interfaces.find((i) => i.name === dev)?.families.find((f) => f.family === family);
+  return b?.addresses[0]?.address;
+}
+
+/** The uplink a route leaves by: none for a LAN route or a multipath one (the flow hash picks). */
+function uplinkOf(plan: Plan, route: SimRoute): string | undefined {
+  if (route.nexthops) return undefined;
+  const onDev = plan.uplinks.filter((u) => u.interface === route.dev);
+  // several uplinks on one interface: the one whose address the route uses
+  return (onDev.length === 1 ? onDev[0] : onDev.find((u) => route.src !== undefined && u.addresses.includes(route.src)))?.name;
+}
+
+export function formatAnswer(answer: ReturnType<typeof explain>): string {
+  const q = answer.query;
+  const head = `to ${q.to}${q.from ? ` from ${q.from}` : ""}${q.mark !== undefined ? ` mark 0x${q.mark.toString(16)}` : ""}${q.uid !== undefined ? ` uid ${q.uid}` : ""}${q.iif ? ` iif ${q.iif}` : ""}`;
+  if ("unreachable" in answer) return `${head}\n  unreachable: no rule's table has a route\n`;
+  const r = answer.route;
+  const lines = [head, `  rule ${answer.rule.priority}: ${answer.rule.selector} lookup ${answer.rule.tableName} (${answer.rule.why})`];
+  if (r.type === "local") lines.push(`  local: ${q.to} is an address of this host (${r.dev})`);
+  else if (r.nexthops)
+    lines.push(`  route: ${shownPrefix(r.to)} in table ${answer.rule.tableName}, one of (by flow hash):`, ...r.nexthops.map((n) => `    nexthop${n.via ? ` via ${n.via}` : ""} dev ${n.dev} weight ${n.weight} (uplink ${n.uplink})`));
+  else lines.push(`  route: ${shownPrefix(r.to)}${r.via ? ` via ${r.via}` : ""} dev ${r.dev}${r.src ? ` src ${r.src}` : ""} in table ${answer.rule.tableName}`);
+  if (answer.uplink) lines.push(`  uplink: ${answer.uplink}`);
+  else if (r.type === "unicast" && !r.nexthops) lines.push(`  leaves by: ${r.dev} (not an uplink)`);
+  return lines.join("\n") + "\n";
+}
+
