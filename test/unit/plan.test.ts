@@ -196,3 +196,19 @@ options: {ifplugd: {delay-up: 2, delay-down: 5}}
     expect(q.ifplugd).toEqual({ interfaces: ["eth0", "eth2"], args: "-q -f -u2 -d5 -w -I" });
   });
 });
+
+describe("plan: rule priorities never collide between uplinks", () => {
+  it("300 uplinks with every selector: each priority belongs to one uplink", () => {
+    const lines = ["version: 1", "uplinks:"];
+    for (let i = 0; i < 300; i++)
+      lines.push(`  - {name: u${i}, interface: e${i}, address: 100.${64 + (i >> 8)}.${i & 255}.2/24, gateway: 100.${64 + (i >> 8)}.${i & 255}.1, mark: ${i + 1}, users: [${10000 + i}], destinations: [198.18.${i >> 8}.${i & 255}], sources: [192.168.${i >> 8}.${i & 255}]}`);
+    const p = plan(lines.join("\n") + "\n");
+    const owner = new Map<string, string>();
+    for (const r of p.rules) {
+      const key = `${r.family}/${r.priority}`;
+      expect(owner.get(key) ?? r.uplink, key).toBe(r.uplink);
+      owner.set(key, r.uplink);
+    }
+    expect(p.rules.length).toBe(300 * 5);
+  });
+});
