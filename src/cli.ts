@@ -10,7 +10,9 @@ import { diffTree } from "./render/differ.js";
 import { explain, formatAnswer } from "./plan/explain.js";
 import { parseIp } from "./model/addr.js";
 
-const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+// The bundle defines it; from the sources (tests), read package.json.
+declare const GEN_HOOKS_VERSION: string | undefined;
+const version = typeof GEN_HOOKS_VERSION === "string" ? GEN_HOOKS_VERSION : JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version;
 
 interface Io {
   out: (s: string) => void;
@@ -24,7 +26,7 @@ export function runCli(argv: string[], io: Io = { out: (s) => process.stdout.wri
   const modelOption = () => new Option("-m, --model <file>", "the model file").default(DEFAULT_MODEL);
   const program = new Command("gen-hooks")
     .description("Render policy routing for a host with several uplinks from one model.")
-    .version(pkg.version, "-V, --version")
+    .version(version, "-V, --version")
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .exitOverride()
     .showHelpAfterError(false)

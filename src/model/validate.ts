@@ -1,7 +1,7 @@
 // Shape checks come from the JSON Schema shipped in schema/ (one list of keys,
 // shared with editors); the checks across keys and uplinks are written here.
-import { readFileSync } from "node:fs";
-import { Ajv, type ErrorObject } from "ajv";
+import type { ErrorObject } from "ajv";
+import schemaValidator from "./schema-validator.generated.js";
 import { ModelError, type ModelIssue } from "../errors.js";
 import type { LoadedModel, PathSeg } from "./load.js";
 import { contains, overlaps, parseInterfaceCidr, parseIp, parsePrefix } from "./addr.js";
@@ -12,19 +12,9 @@ export const RESERVED_TABLE_IDS = [0, 253, 254, 255];
 export const RESERVED_TABLE_NAMES = ["unspec", "default", "main", "local"];
 export const IFPLUGD_DEFAULTS = { delayUp: 0, delayDown: 10 };
 
-const schemaUrl = new URL("../../schema/model.schema.json", import.meta.url);
-export const modelSchema = JSON.parse(readFileSync(schemaUrl, "utf8"));
-
-let compiled: ReturnType<Ajv["compile"]> | undefined;
-function schemaValidator() {
-  compiled ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile(modelSchema);
-  return compiled;
-}
-
 export function validateModel(loaded: LoadedModel): Model {
-  const validate = schemaValidator();
-  if (!validate(loaded.data)) {
-    const issues = shapeIssues(loaded, validate.errors ?? []);
+  if (!schemaValidator(loaded.data)) {
+    const issues = shapeIssues(loaded, schemaValidator.errors ?? []);
     throw new ModelError(issues.slice(0, MAX_ISSUES), loaded.text);
   }
   const issues: ModelIssue[] = [];

@@ -1,10 +1,12 @@
-// One isolated Handlebars environment: noEscape (config, not HTML), strict (a
-// missing field is an error, not an empty string). Helpers format, never decide.
-import { readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
-import Handlebars from "handlebars";
+// One isolated Handlebars runtime with the templates precompiled at build
+// time (strict: a missing field throws; noEscape: config, not HTML). Helpers
+// format, never decide.
+import HandlebarsRuntime from "handlebars/runtime.js";
+import type HandlebarsFull from "handlebars";
+import { partials, templates } from "./templates.generated.js";
 
-export const templatesDir = new URL("../../templates/", import.meta.url).pathname;
+// The runtime is the full library minus the compiler; its own typings export nothing.
+const Handlebars = HandlebarsRuntime as unknown as typeof HandlebarsFull;
 
 type Compiled = (context: unknown) => string;
 
@@ -13,31 +15,26 @@ const cache = new Map<string, Compiled>();
 
 function environment(): typeof Handlebars {
   if (env) return env;
-  env = Handlebars.create();
-  env.registerHelper("ipflag", (family: number) => (family === 6 ? "-6" : "-4"));
-  env.registerHelper("ipfamily", (family: number) => (family === 6 ? "ipv6" : "ipv4"));
-  env.registerHelper("isset", (value: unknown) => value !== undefined && value !== null);
-  env.registerHelper("eq", (a: unknown, b: unknown) => a === b);
-  env.registerHelper("join", (items: unknown[], sep: unknown) => items.join(typeof sep === "string" ? sep : " "));
-  // Partials: templates/_partials/x.hbs is "x"; templates/<target>/_x.hbs is "<target>/x".
-  for (const dir of readdirSync(templatesDir, { withFileTypes: true })) {
-    if (!dir.isDirectory()) continue;
-    for (const f of readdirSync(join(templatesDir, dir.name))) {
-      if (!f.endsWith(".hbs")) continue;
-      const shared = dir.name === "_partials";
-      if (!shared && !f.startsWith("_")) continue;
-      const name = shared ? f.slice(0, -4) : `${dir.name}/${f.slice(1, -4)}`;
-      env.registerPartial(name, readFileSync(join(templatesDir, dir.name, f), "utf8"));
-    }
-  }
-  return env;
+  const e = Handlebars.create();
+  e.registerHelper("ipflag", (family: number) => (family === 6 ? "-6" : "-4"));
+  e.registerHelper("ipfamily", (family: number) => (family === 6 ? "ipv6" : "ipv4"));
+  e.registerHelper("isset", (value: unknown) => value !== undefined && value !== null);
+  e.registerHelper("eq", (a: unknown, b: unknown) => a === b);
+  e.registerHelper("join", (items: unknown[], sep: unknown) => items.join(typeof sep === "string" ? sep : " "));
+  for (const [name, spec] of Object.entries(partials)) e.registerPartial(name, e.template(spec as TemplateSpecification));
+  env = e;
+  return e;
 }
 
-/** Render templates/<name> with context. */
+type TemplateSpecification = Parameters<typeof Handlebars.template>[0];
+
+/** Render the template templates/<name> with context. */
 export function renderTemplate(name: string, context: unknown): string {
   let fn = cache.get(name);
   if (!fn) {
-    fn = environment().compile(readFileSync(join(templatesDir, name), "utf8"), { noEscape: true, strict: true });
+    const spec = templates[name];
+    if (!spec) throw new Error(`no template ${name}`);
+    fn = environment().template(spec as TemplateSpecification) as Compiled;
     cache.set(name, fn);
   }
   return fn(context);

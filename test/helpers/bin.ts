@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 export const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
-export const binPath = fileURLToPath(new URL("../../dist/main.js", import.meta.url));
+export const binPath = fileURLToPath(new URL("../../dist/gen-hooks.cjs", import.meta.url));
 
 export interface BinResult {
   status: number;
