@@ -28,11 +28,14 @@ export function selectTargets(name: string) {
 
 /** Owned-path patterns of the selected targets. */
 export function ownedPatterns(targetName: string): string[] {
-  return selectTargets(targetName).flatMap((t) => t.owns ?? []);
+  return [...new Set(selectTargets(targetName).flatMap((t) => t.owns ?? []))];
 }
 
 export function renderTargets(plan: Plan, targetName: string): RenderedFile[] {
-  return selectTargets(targetName).flatMap((t) =>
-    t.files(plan).map((f) => ({ path: f.path, content: renderTemplate(f.template, f.context), mode: f.mode ?? 0o644 })),
-  );
+  // Two targets may install the same file (a destination routes file): once.
+  const byPath = new Map<string, RenderedFile>();
+  for (const t of selectTargets(targetName))
+    for (const f of t.files(plan))
+      if (!byPath.has(f.path)) byPath.set(f.path, { path: f.path, content: renderTemplate(f.template, f.context), mode: f.mode ?? 0o644 });
+  return [...byPath.values()];
 }

@@ -63,7 +63,8 @@ export function explain(plan: Plan, query: Query): Answer | { query: Query; fami
         // the kernel's own connected route in main
         if (a.prefix < host) add(MAIN_TABLE, { prefix: a.network, dev: iface.name, src: a.address, metric: family === 4 ? 0 : 256, type: "unicast" });
       }
-      for (const r of b.routes) add(r.table, { prefix: r.destination, via: r.via, dev: r.dev, src: r.src, metric: r.metric ?? defaultMetric, type: "unicast" });
+      for (const r of [...b.routes, ...b.destinationSets.flatMap((d) => d.routes)])
+        add(r.table, { prefix: r.destination, via: r.via, dev: r.dev, src: r.src, metric: r.metric ?? defaultMetric, type: "unicast" });
     }
   for (const m of plan.multipath.filter((m) => m.family === family))
     add(MAIN_TABLE, { prefix: family === 4 ? "0.0.0.0/0" : "::/0", metric: m.metric, nexthops: m.nexthops, type: "unicast" });

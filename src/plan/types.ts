@@ -50,10 +50,29 @@ export interface PlanMultipath {
   nexthops: PlanNexthop[];
 }
 
+/**
+ * An uplink's pinned destinations of one family. Small sets are written out
+ * route by route; large ones go to a routes file loaded with one ip -batch.
+ */
+export interface PlanDestinationSet {
+  uplink: string;
+  family: Family;
+  table: number;
+  tableName: string;
+  dev: string;
+  count: number;
+  file: string; // install path of the ip -batch file, when a target uses it
+  unit: string; // networkd: the service that loads the file
+  routes: PlanRoute[];
+  ifupdownInline: boolean;
+  networkdInline: boolean;
+}
+
 export interface PlanFamilyBlock {
   family: Family;
   addresses: Cidr[];
-  routes: PlanRoute[]; // routes through this interface, into any table
+  routes: PlanRoute[]; // routes through this interface, into any table, but destination sets
+  destinationSets: PlanDestinationSet[];
   rules: PlanRule[]; // rules of the uplinks on this interface
   waitDad: boolean;
   /** balance mode: the multipath default to rebuild when this interface goes up or down */
@@ -104,6 +123,7 @@ export interface Plan {
   interfaces: PlanInterface[];
   rules: PlanRule[]; // every rule, by priority
   multipath: PlanMultipath[];
+  destinationSets: PlanDestinationSet[];
   sysctl: PlanSysctl[];
   nat: PlanNat[];
   ifplugd: { interfaces: string[]; args: string };

@@ -1,6 +1,6 @@
 // A target is data: a name, and the files it produces from a plan (install
 // path, template, context). Adding a target is a template folder and an entry.
-import type { Plan } from "../plan/types.js";
+import type { Plan, PlanDestinationSet } from "../plan/types.js";
 import { UsageError } from "../errors.js";
 
 export interface TargetFile {
@@ -20,11 +20,22 @@ export interface Target {
 
 const base = (plan: Plan) => ({ model: plan.model, mode: plan.mode, plan });
 
+/** The ip -batch file of a destination set, shared by the targets that load it. */
+const routesFile = (plan: Plan, set: PlanDestinationSet): TargetFile => ({
+  path: set.file,
+  template: "iproute2/destinations.routes.hbs",
+  context: { ...base(plan), set },
+});
+
 export const targets: Target[] = [
   {
     name: "ifupdown",
     summary: "/etc/network/interfaces: one stanza per interface with idempotent up/down hooks",
-    files: (plan) => [{ path: "/etc/network/interfaces", template: "ifupdown/interfaces.hbs", context: base(plan) }],
+    files: (plan) => [
+      { path: "/etc/network/interfaces", template: "ifupdown/interfaces.hbs", context: base(plan) },
+      ...plan.destinationSets.filter((d) => !d.ifupdownInline).map((d) => routesFile(plan, d)),
+    ],
+    owns: ["/etc/gen-hooks/*.routes"],
   },
   {
     name: "networkd",
@@ -36,7 +47,7 @@ export const targets: Target[] = [
         throw new UsageError(`networkd cannot balance over uplink '${p2p.uplink}': it has no gateway and MultiPathRoute= needs one; give it a gateway or use mode failover`);
       return networkdFiles(plan);
     },
-    owns: ["/etc/systemd/network/10-gen-hooks-*.network"],
+    owns: ["/etc/systemd/network/10-gen-hooks-*.network", "/etc/gen-hooks/*.routes", "/etc/systemd/system/gen-hooks-*-routes.service", "/etc/systemd/system/systemd-networkd.service.d/gen-hooks.conf"],
   },
   {
     name: "ifplugd",
@@ -61,6 +72,7 @@ export const targets: Target[] = [
 ];
 
 function networkdFiles(plan: Plan): TargetFile[] {
+  const batched = plan.destinationSets.filter((d) => !d.networkdInline);
   return [
     ...plan.interfaces.map((iface) => ({
       path: `/etc/systemd/network/10-gen-hooks-${iface.name}.network`,
@@ -71,6 +83,13 @@ function networkdFiles(plan: Plan): TargetFile[] {
       ? [{ path: "/etc/systemd/network/10-gen-hooks-lo.network", template: "networkd/lo.network.hbs", context: base(plan) }]
       : []),
     { path: "/etc/systemd/networkd.conf.d/gen-hooks.conf", template: "networkd/networkd.conf.hbs", context: base(plan) },
+    ...batched.flatMap((set) => [
+      routesFile(plan, set),
+      { path: `/etc/systemd/system/${set.unit}`, template: "networkd/destinations.service.hbs", context: { ...base(plan), set } },
+    ]),
+    ...(batched.length > 0
+      ? [{ path: "/etc/systemd/system/systemd-networkd.service.d/gen-hooks.conf", template: "networkd/networkd-wants.conf.hbs", context: { ...base(plan), sets: batched } }]
+      : []),
   ];
 }
 

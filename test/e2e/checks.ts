@@ -13,6 +13,12 @@ export interface Check {
 
 const remote = (f: Family) => (f === 4 ? REMOTE4 : REMOTE6);
 const first = (prefix: string) => prefix.split("/")[0];
+/** At most n items, evenly spread, first and last included: large destination sets are sampled. */
+export function sample<T>(items: T[], n = 8): T[] {
+  if (items.length <= n) return items;
+  return Array.from({ length: n }, (_, i) => items[Math.round((i * (items.length - 1)) / (n - 1))]);
+}
+
 const routable = (u: Uplink, f: Family) => u.addresses.some((a) => a.family === f) && (u.gateways.length === 0 || u.gateways.some((g) => g.family === f));
 
 /** The uplink that main-table traffic of family f uses while all links are up (failover). */
@@ -85,7 +91,7 @@ export function behaviourChecks(topo: Topology): Check[] {
 
   // Selectors. Destination pins win over marks and uids of other uplinks.
   for (const u of model.uplinks) {
-    for (const d of u.destinations) {
+    for (const d of sample(u.destinations)) {
       const target = first(d.text);
       checks.push(routeCheck(topo, `${u.name}: destination ${target} is pinned`, [target], u.interface));
       for (const o of model.uplinks.filter((o) => o !== u)) {
@@ -154,7 +160,7 @@ export function explainChecks(topo: Topology, plan: Plan): Check[] {
       queries.push({ to: remote(a.family), from: a.address });
       for (const lan of topo.lans) for (const h of lan.hosts.filter((h) => h.includes(":") === (a.family === 6))) queries.push({ to: h, from: a.address });
     }
-    for (const d of u.destinations) {
+    for (const d of sample(u.destinations)) {
       queries.push({ to: first(d.text) });
       for (const o of model.uplinks) if (o.mark !== undefined) queries.push({ to: first(d.text), mark: o.mark });
     }

@@ -16,7 +16,7 @@ import { scenarios } from "../helpers/fixtures.js";
 import { Lab, labUnavailable, waitFor } from "./lab.js";
 import { buildTopology, REMOTE4, REMOTE6, type Topology } from "./topology.js";
 import { applyKernelFiles, Ifplugd, Ifupdown, Networkd, settle } from "./stacks.js";
-import { behaviourChecks, explainChecks, kernelRules, preferredUplink, type Check } from "./checks.js";
+import { behaviourChecks, explainChecks, kernelRules, preferredUplink, sample, type Check } from "./checks.js";
 import { countFlows } from "./flows.js";
 
 const unavailable = labUnavailable();
@@ -105,6 +105,19 @@ async function failoverCascade(topo: Topology, label: string, limitMs: number): 
     expect(ok, `${label}: after ${what}, traffic uses ${[...want].join(",")} (uses ${[...devicesInUse(topo)].join(",") || "nothing"})`).toBe(true);
     expect(ms, `${label}: switch time after ${what}`).toBeLessThanOrEqual(limitMs);
     expect(topo.lab.ping("host", REMOTE4, { count: 3, waitS: 2 }), `${label}: the internet answers after ${what}`).toBe(true);
+    // Every destination set is whole again once its link is back.
+    for (const set of topo.plan.destinationSets.filter((d) => !down.includes(d.dev))) {
+      const held = topo.lab.run("host", ["ip", "-o", `-${set.family}`, "route", "show", "table", String(set.table)]).trim().split("\n").filter(Boolean).length;
+      expect(held, `${label}: after ${what}, table ${set.table} holds the ${set.count} pinned destinations of ${set.uplink}`).toBe(set.count);
+    }
+    // Pinned destinations of a cut uplink fall through to the others, and come back.
+    for (const u of topo.model.uplinks.filter((u) => u.destinations.length > 0)) {
+      for (const d of sample(u.destinations, 3)) {
+        const dev = topo.lab.routeGet("host", [d.text.split("/")[0]])?.dev;
+        const ok = down.includes(u.interface) ? dev !== undefined && dev !== u.interface : dev === u.interface;
+        expect(ok, `${label}: after ${what}, pinned ${d.text} of ${u.name} goes by ${dev ?? "nothing"}`).toBe(true);
+      }
+    }
     tally.switches.push(`${label}: ${what} -> ${[...want].join(",")} in ${ms} ms`);
   };
   for (const iface of order.slice(0, -1)) {
@@ -174,7 +187,7 @@ function pinsWinOverHash(topo: Topology): Check[] {
   const out: Check[] = [];
   if (topo.model.mode !== "balance") return out;
   for (const u of topo.model.uplinks)
-    for (const d of u.destinations) {
+    for (const d of sample(u.destinations)) {
       const target = d.text.split("/")[0];
       const devs = new Set<string>();
       for (let sport = 41000; sport < 41032; sport++) devs.add(topo.lab.routeGet("host", [target, "ipproto", "tcp", "sport", String(sport), "dport", "53"])?.dev ?? "none");
@@ -264,14 +277,19 @@ describe.skipIf(!!unavailable)("fixtures on real stacks", () => {
         const settled = await settle(topo, () => ready(topo, plan));
         expect(networkd.complaints(), "networkd log lines that skip or fail a setting").toEqual([]);
         expect(settled, `networkd settles with the planned rules\n${networkd.logText()}`).toBe(true);
+        expect(networkd.units().length, "destination services").toBe(plan.destinationSets.filter((d) => !d.networkdInline).length);
+        expect(networkd.runUnits("ExecStart"), "destination services start").toEqual([]);
         expectRules(topo, plan);
         expectChecks([...behaviourChecks(topo), ...pinsWinOverHash(topo), ...explainChecks(topo, plan)]);
         await flowsByWeight(topo, root, `${scenario}/networkd`);
         const intended = lab.snapshot("host");
 
         networkd.stop();
+        for (const set of plan.destinationSets.filter((d) => !d.networkdInline))
+          expect(lab.run("host", ["ip", `-${set.family}`, "route", "show", "table", String(set.table)]).trim(), `${set.unit} removed its set when stopped`).toBe("");
         networkd.start();
         expect(await settle(topo, () => ready(topo, plan)), "networkd settles again after a restart").toBe(true);
+        expect(networkd.runUnits("ExecStart"), "destination services start again").toEqual([]);
         expect(lab.snapshot("host"), "state after a networkd restart").toBe(intended);
 
         const how = model.mode === "balance" ? "kernel linkdown" : "networkd carrier handling";

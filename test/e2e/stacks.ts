@@ -1,7 +1,7 @@
 // Apply rendered files with the real programs inside the lab's host namespace.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import type { Topology } from "./topology.js";
 import { readText, waitFor } from "./lab.js";
 
@@ -15,6 +15,16 @@ export function applyKernelFiles(topo: Topology, root: string): void {
   topo.lab.run("host", ["nft", "-f", join(root, NFT_FILE)]);
 }
 
+/**
+ * argv run in a private mount namespace where the rendered tree lies over
+ * /etc (an overlay; the machine's /etc is untouched), so that files refer to
+ * each other by their install paths, as on a real host.
+ */
+export function inRenderedEtc(root: string, argv: string[], before = ""): string[] {
+  const quoted = argv.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+  return ["unshare", "-m", "--propagation", "private", "sh", "-c", `mount -t overlay overlay -o lowerdir=${join(root, "etc")}:/etc /etc && ${before}exec ${quoted}`];
+}
+
 export class Ifupdown {
   readonly stateDir: string;
   constructor(
@@ -26,7 +36,7 @@ export class Ifupdown {
   }
 
   private ifupdown(cmd: "ifup" | "ifdown", targets: string[]) {
-    return this.topo.lab.tryRun("host", [cmd, ...targets, "-i", join(this.root, INTERFACES_FILE), "--state-dir", this.stateDir], { timeoutMs: 60_000 });
+    return this.topo.lab.tryRun("host", inRenderedEtc(this.root, [cmd, ...targets, "-i", "/etc/network/interfaces", "--state-dir", this.stateDir]), { timeoutMs: 60_000 });
   }
   up(targets = ["-a"]) {
     return this.ifupdown("ifup", targets);
@@ -52,7 +62,7 @@ export class Networkd {
 
   constructor(
     private readonly topo: Topology,
-    root: string,
+    private readonly root: string,
   ) {
     this.log = join(root, "networkd.log");
     this.script = join(root, "networkd.sh");
@@ -63,6 +73,7 @@ export class Networkd {
         "mount -t tmpfs tmpfs /run/systemd",
         "mkdir -p /run/systemd/netif",
         "chown systemd-network: /run/systemd/netif 2>/dev/null || true",
+        `mount -t overlay overlay -o lowerdir=${join(root, "etc")}:/etc /etc`,
         "mount -t tmpfs tmpfs /etc/systemd",
         "mkdir -p /etc/systemd/network /etc/systemd/networkd.conf.d",
         `mount --bind ${join(root, "etc/systemd/network")} /etc/systemd/network`,
@@ -79,8 +90,36 @@ export class Networkd {
   }
 
   stop(): void {
-    if (this.child) this.topo.lab.stop(this.child);
+    if (this.child) {
+      this.runUnits("ExecStop"); // PartOf=systemd-networkd.service: stopped with it
+      this.topo.lab.stop(this.child);
+    }
     this.child = undefined;
+  }
+
+  /** The services the rendered drop-in makes systemd-networkd.service want. */
+  units(): string[] {
+    const dropIn = readText(join(this.root, "etc/systemd/system/systemd-networkd.service.d/gen-hooks.conf"));
+    return [...dropIn.matchAll(/^Wants=(.+)$/gm)].map((m) => m[1]);
+  }
+
+  /**
+   * Do what systemd does with those services (Type=oneshot, After= and
+   * PartOf=systemd-networkd.service): their ExecStart= lines in order, or
+   * their ExecStop= lines, inside networkd's namespaces so that
+   * systemd-networkd-wait-online sees its state. Returns the failures.
+   */
+  runUnits(which: "ExecStart" | "ExecStop"): string[] {
+    const failures: string[] = [];
+    if (!this.child?.pid) return ["networkd is not running"];
+    for (const unit of this.units()) {
+      const text = readText(join(this.root, "etc/systemd/system", unit));
+      for (const m of text.matchAll(new RegExp(`^${which}=(.+)$`, "gm"))) {
+        const r = spawnSync("nsenter", ["-t", String(this.child.pid), "-m", "-n", "sh", "-c", m[1]], { encoding: "utf8", timeout: 60_000 });
+        if (r.status !== 0) failures.push(`${unit}: ${m[1]}: exit ${r.status}: ${r.stderr}`);
+      }
+    }
+    return failures;
   }
 
   running(): boolean {
@@ -128,7 +167,7 @@ export class Ifplugd {
 
   constructor(
     private readonly topo: Topology,
-    root: string,
+    private readonly root: string,
     ifupdown: Ifupdown,
   ) {
     this.log = join(root, "ifplugd.log");
@@ -138,7 +177,7 @@ export class Ifplugd {
     const vars = topo.lab.run("host", ["sh", "-c", `. ${defaults}; printf '%s\\n%s\\n' "$INTERFACES" "$ARGS"`]).split("\n");
     this.interfaces = vars[0].split(/\s+/).filter(Boolean);
     this.args = vars[1].split(/\s+/).filter(Boolean);
-    const ifupdownArgs = `-i ${join(root, INTERFACES_FILE)} --state-dir ${ifupdown.stateDir}`;
+    const ifupdownArgs = `-i /etc/network/interfaces --state-dir ${ifupdown.stateDir}`;
     writeFileSync(
       this.action,
       `#!/bin/sh
@@ -154,8 +193,7 @@ esac
 
   start(): void {
     for (const iface of this.interfaces) {
-      const cmd = ["ifplugd", "-n", "-s", "-i", iface, ...this.args, "-r", this.action].join(" ");
-      this.children.push(this.topo.lab.spawn("host", ["unshare", "-m", "--propagation", "private", "sh", "-c", `mount -t tmpfs tmpfs /run && exec ${cmd}`], this.log));
+      this.children.push(this.topo.lab.spawn("host", inRenderedEtc(this.root, ["ifplugd", "-n", "-s", "-i", iface, ...this.args, "-r", this.action], "mount -t tmpfs tmpfs /run && "), this.log));
     }
   }
 

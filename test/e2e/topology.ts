@@ -6,6 +6,8 @@
 // through its own ISP only. LAN networks are not routed there: they need NAT.
 import ipaddr from "ipaddr.js";
 import type { Model, Uplink } from "../../src/model/types.js";
+import type { Plan } from "../../src/plan/types.js";
+import { buildPlan } from "../../src/plan/plan.js";
 import { Lab } from "./lab.js";
 
 export const REMOTE4 = "198.19.255.1";
@@ -29,6 +31,7 @@ export interface LanSide {
 export interface Topology {
   lab: Lab;
   model: Model;
+  plan: Plan;
   isps: Isp[];
   ispOf: Map<string, Isp>;
   /** per host interface: the segment namespace and the peer whose state is the host NIC's carrier */
@@ -53,11 +56,14 @@ const offset = (network: string, n: number): string => {
 const firstAddress = (prefix: string) => prefix.split("/")[0];
 
 export function buildTopology(lab: Lab, model: Model): Topology {
+  const plan = buildPlan(model);
   lab.addNs("host");
   lab.addNs("net");
   lab.sh("net", "sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1");
   const remotes = [REMOTE4, REMOTE6, ...model.uplinks.flatMap((u) => u.destinations.map((d) => firstAddress(d.text)))];
-  for (const r of new Set(remotes)) lab.run("net", ["ip", r.includes(":") ? "-6" : "-4", "addr", "add", r, "dev", "lo", ...(r.includes(":") ? ["nodad"] : [])]);
+  // one ip -batch: a destination set can hold thousands of addresses
+  const batch = [...new Set(remotes)].map((r) => `addr add ${r}${r.includes(":") ? "/128" : "/32"} dev lo${r.includes(":") ? " nodad" : ""}`).join("\n");
+  lab.run("net", ["sh", "-c", `ip -batch - <<'EOF'\n${batch}\nEOF`]);
 
   // Segments: uplinks on one interface, or behind one gateway, share a wire.
   const segOf = new Map<string, number>(); // interface -> segment
@@ -144,7 +150,7 @@ export function buildTopology(lab: Lab, model: Model): Topology {
 
   // The host's uplink NICs start down too, as on a booting machine.
   for (const iface of wire.keys()) lab.run("host", ["ip", "link", "set", iface, "down"]);
-  return { lab, model, isps, ispOf, wire, lans, remotes };
+  return { lab, model, plan, isps, ispOf, wire, lans, remotes };
 }
 
 function setUpIsp(lab: Lab, isp: Isp, segRole: string): void {

@@ -123,7 +123,17 @@ uplinks:
   });
   it("pinned destinations go in the destination table through the uplink", () => {
     const q = plan(base.replace("    gateway: 198.51.100.1\n", "    gateway: 198.51.100.1\n    destinations: [100.127.0.53]\n"));
-    expect(routesOf(q, "eth1").filter((r) => r.table === 1101).map(line)).toEqual(["100.127.0.53/32 via 198.51.100.1 dev eth1 src 198.51.100.2 table 1101"]);
+    const sets = q.interfaces.find((i) => i.name === "eth1")!.families[0].destinationSets;
+    expect(sets.map((d) => [d.uplink, d.table, d.count, d.ifupdownInline, d.networkdInline, d.file])).toEqual([["dsl", 1101, 1, true, true, "/etc/gen-hooks/dsl-ipv4.routes"]]);
+    expect(sets[0].routes.map(line)).toEqual(["100.127.0.53/32 via 198.51.100.1 dev eth1 src 198.51.100.2 table 1101"]);
+    expect(routesOf(q, "eth1").filter((r) => r.table === 1101)).toEqual([]);
+  });
+  it("large destination sets are loaded with ip -batch: above 64 routes for ifupdown, above 1000 for networkd", () => {
+    const many = (n: number) => Array.from({ length: n }, (_, i) => `198.18.${i >> 8}.${i & 255}`).join(", ");
+    for (const [n, ifupdownInline, networkdInline] of [[64, true, true], [65, false, true], [1000, false, true], [1001, false, false]] as const) {
+      const q = plan(base.replace("    gateway: 198.51.100.1\n", `    gateway: 198.51.100.1\n    destinations: [${many(n)}]\n`));
+      expect(q.destinationSets.map((d) => [d.count, d.ifupdownInline, d.networkdInline])).toEqual([[n, ifupdownInline, networkdInline]]);
+    }
   });
 });
 
