@@ -114,7 +114,9 @@ async function failoverCascade(topo: Topology, label: string, limitMs: number): 
     for (const u of topo.model.uplinks.filter((u) => u.destinations.length > 0)) {
       for (const d of sample(u.destinations, 3)) {
         const dev = topo.lab.routeGet("host", [d.text.split("/")[0]])?.dev;
-        const ok = down.includes(u.interface) ? dev !== undefined && dev !== u.interface : dev === u.interface;
+        const fallback = topo.model.uplinks.some((o) => !down.includes(o.interface) && o.addresses.some((a) => a.family === d.family));
+        // through a live uplink of its family if there is one; never through the dead link
+        const ok = down.includes(u.interface) ? dev !== u.interface && (dev !== undefined || !fallback) : dev === u.interface;
         expect(ok, `${label}: after ${what}, pinned ${d.text} of ${u.name} goes by ${dev ?? "nothing"}`).toBe(true);
       }
     }
