@@ -5,6 +5,9 @@
 // namespace holds the remote addresses and routes each customer network back
 // through its own ISP only. LAN networks are not routed there: they need NAT.
 import ipaddr from "ipaddr.js";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Model, Uplink } from "../../src/model/types.js";
 import type { Plan } from "../../src/plan/types.js";
 import { buildPlan } from "../../src/plan/plan.js";
@@ -63,7 +66,13 @@ export function buildTopology(lab: Lab, model: Model): Topology {
   const remotes = [REMOTE4, REMOTE6, ...model.uplinks.flatMap((u) => u.destinations.map((d) => firstAddress(d.text)))];
   // one ip -batch: a destination set can hold thousands of addresses
   const batch = [...new Set(remotes)].map((r) => `addr add ${r}${r.includes(":") ? "/128" : "/32"} dev lo${r.includes(":") ? " nodad" : ""}`).join("\n");
-  lab.run("net", ["sh", "-c", `ip -batch - <<'EOF'\n${batch}\nEOF`]);
+  const batchDir = mkdtempSync(join(tmpdir(), "gh-remotes-"));
+  try {
+    writeFileSync(join(batchDir, "addresses"), batch + "\n");
+    lab.run("net", ["ip", "-batch", join(batchDir, "addresses")]);
+  } finally {
+    rmSync(batchDir, { recursive: true, force: true });
+  }
 
   // Segments: uplinks on one interface, or behind one gateway, share a wire.
   const segOf = new Map<string, number>(); // interface -> segment

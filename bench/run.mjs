@@ -1,0 +1,105 @@
+// npm run bench: start-up, render at scale and (as root) apply at scale,
+// each beside its peer (netplan) where one exists, and the machine it ran on.
+// Commands compared are alternated run by run; medians are printed.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, release, tmpdir } from "node:os";
+import { join } from "node:path";
+import { startup } from "./startup.mjs";
+
+const here = new URL(".", import.meta.url).pathname;
+const bin = join(here, "../dist/gen-hooks.cjs");
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const has = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
+const work = mkdtempSync(join(tmpdir(), "gh-bench-"));
+
+function scaleModel(uplinks, prefixes) {
+  const r = spawnSync(process.execPath, [join(here, "scale-model.mjs"), String(uplinks), String(prefixes)], { encoding: "utf8", maxBuffer: 1 << 28 });
+  const path = join(work, `model-${uplinks}-${prefixes}.yaml`);
+  writeFileSync(path, r.stdout);
+  return path;
+}
+
+/** The scale model as netplan YAML: pins as routes in a table, one rule per table. */
+function scaleNetplan(uplinks, prefixes) {
+  const per = Array.from({ length: uplinks }, () => []);
+  for (let i = 0; i < prefixes; i++) {
+    const text = i < 131072 ? `198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32` : `100.${64 + ((i - 131072) >> 16)}.${((i - 131072) >> 8) & 255}.0/24`;
+    per[i % uplinks].push(text);
+  }
+  const lines = ["network:", "  version: 2", "  renderer: networkd", "  ethernets:"];
+  for (let u = 0; u < uplinks; u++) {
+    const net = `100.${64 + (u >> 8)}.${u & 255}`;
+    lines.push(`    e${u}:`, `      addresses: [${net}.2/24]`, "      routes:", `        - {to: default, via: ${net}.1, metric: ${100 + u}}`);
+    for (const d of per[u]) lines.push(`        - {to: ${d}, via: ${net}.1, table: ${1101 + u}}`);
+    lines.push("      routing-policy:", `        - {to: 0.0.0.0/0, table: ${1101 + u}, priority: ${1000 + u}}`);
+  }
+  const root = join(work, `netplan-${uplinks}-${prefixes}`);
+  mkdirSync(join(root, "etc/netplan"), { recursive: true });
+  writeFileSync(join(root, "etc/netplan/50-bench.yaml"), lines.join("\n") + "\n", { mode: 0o600 });
+  return root;
+}
+
+function timeRun(args) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(args[0], args.slice(1), { encoding: "utf8", maxBuffer: 1 << 26 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${args.join(" ")}: ${r.stderr}`);
+  const rss = /GEN_HOOKS_MAX_RSS_KIB=(\d+)/.exec(r.stderr ?? "");
+  return { ms, rssMiB: rss ? Number(rss[1]) / 1024 : undefined };
+}
+
+function renderAtScale(prefixes, runs = 5) {
+  const model = scaleModel(64, prefixes);
+  const netplanRoot = has("netplan") ? scaleNetplan(64, prefixes) : undefined;
+  const ours = [];
+  const peer = [];
+  let rss = 0;
+  for (let i = 0; i < runs; i++) {
+    const root = join(work, `out-${prefixes}-${i}`);
+    const r = timeRun([process.execPath, "--require", join(here, "rss.cjs"), bin, "--target", "all", "--model", model, "--root", root]);
+    ours.push(r.ms);
+    rss = Math.max(rss, r.rssMiB ?? 0);
+    rmSync(root, { recursive: true, force: true });
+    if (netplanRoot) peer.push(timeRun(["netplan", "generate", "--root-dir", netplanRoot]).ms);
+  }
+  return { ms: median(ours), rssMiB: rss, netplanMs: netplanRoot ? median(peer) : undefined };
+}
+
+const cpu = cpus()[0]?.model ?? "unknown CPU";
+const machine = `${new Date().toISOString().slice(0, 10)}, ${cpu}, ${cpus().length} cores, Linux ${release()}, Node ${process.version}`;
+console.log(`gen-hooks bench — ${machine}\n`);
+
+const s = startup();
+let netplanSmall;
+if (has("netplan")) {
+  const root = scaleNetplan(2, 2);
+  netplanSmall = median(Array.from({ length: 20 }, () => timeRun(["netplan", "generate", "--root-dir", root]).ms));
+}
+const r20 = renderAtScale(20000);
+const r40 = renderAtScale(40000);
+
+let apply = { skipped: "not run" };
+const viteNode = join(here, "../node_modules/.bin/vite-node");
+const a = spawnSync(viteNode, [join(here, "apply.ts"), "20000"], { encoding: "utf8", maxBuffer: 1 << 26 });
+try {
+  apply = JSON.parse(a.stdout.trim().split("\n").pop());
+} catch {
+  apply = { skipped: `apply bench failed: ${a.stderr.slice(-400)}` };
+}
+
+const f = (ms) => (ms === undefined || ms === null ? "n/a" : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+const rows = [
+  ["start-up, --target all --root, example model", `${f(s.ours)} (${s.ratio.toFixed(2)}x node -e 0 = ${f(s.bare)})`, "≤ 1.3x", netplanSmall !== undefined ? `netplan generate, 2 uplinks: ${f(netplanSmall)}` : "n/a"],
+  ["render, 64 uplinks, 20,000 prefixes", `${f(r20.ms)}, ${r20.rssMiB.toFixed(0)} MiB peak`, "≤ 1 s, ≤ 200 MiB", `netplan generate: ${f(r20.netplanMs)}`],
+  ["render, 64 uplinks, 40,000 prefixes", `${f(r40.ms)}, ${r40.rssMiB.toFixed(0)} MiB peak; ratio ${(r40.ms / r20.ms).toFixed(2)}`, "ratio ≤ 2", `netplan generate: ${f(r40.netplanMs)}`],
+];
+if ("skipped" in apply) rows.push(["apply, 20,000 prefixes, 2 uplinks", `skipped: ${apply.skipped}`, "", ""]);
+else
+  rows.push(
+    ["apply, ifupdown: ifup -a, 20,000 prefixes", `${f(apply.ifupdownMs)} (ifdown -a ${f(apply.ifdownMs)}), ${apply.ifupdownRules} IPv4 rules`, "≤ 2 s, ≤ 40 rules", "n/a (netplan has no ifupdown backend)"],
+    ["apply, networkd: last route held", `${f(apply.networkdMs)}, ${apply.networkdRules} IPv4 rules`, "≤ 2 s", `networkd applying netplan's output: ${apply.netplanNetworkdMs === null ? "not settled in 120 s" : f(apply.netplanNetworkdMs)} (netplan generate ${f(apply.netplanGenerateMs)})`],
+  );
+console.log("| measure | gen-hooks | goal | peer |\n| --- | --- | --- | --- |");
+for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+rmSync(work, { recursive: true, force: true });
