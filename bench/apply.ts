@@ -8,9 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadModelFile } from "../src/model/load.js";
 import { validateModel } from "../src/model/validate.js";
-import { Lab, labUnavailable, waitFor } from "../test/e2e/lab.js";
-import { buildTopology } from "../test/e2e/topology.js";
-import { applyKernelFiles, Ifupdown, Networkd } from "../test/e2e/stacks.js";
+import { labUnavailable, waitFor, type Lab } from "../test/e2e/lab.js";
+import { Ifupdown, Networkd, withHost } from "../test/e2e/stacks.js";
 
 const prefixes = Number(process.argv[2] ?? 20000);
 const bin = new URL("../dist/gen-hooks.cjs", import.meta.url).pathname;
@@ -66,10 +65,8 @@ async function main() {
     {
       const root = join(dir, "ifupdown");
       execFileSync(process.execPath, [bin, "--target", "all", "--model", path, "--root", root]);
-      const lab = new Lab();
-      try {
-        const topo = buildTopology(lab, m);
-        applyKernelFiles(topo, root);
+      await withHost(m, root, async (topo) => {
+        const { lab } = topo;
         const ifupdown = new Ifupdown(topo, root);
         const t0 = Date.now();
         const r = ifupdown.up();
@@ -80,19 +77,15 @@ async function main() {
         const d0 = Date.now();
         ifupdown.down();
         out.ifdownMs = Date.now() - d0;
-      } finally {
-        lab.destroy();
-      }
+      });
     }
 
     // networkd, with the service that loads the sets
     {
       const root = join(dir, "networkd");
       execFileSync(process.execPath, [bin, "--target", "all", "--model", path, "--root", root]);
-      const lab = new Lab();
-      try {
-        const topo = buildTopology(lab, m);
-        applyKernelFiles(topo, root);
+      await withHost(m, root, async (topo) => {
+        const { lab } = topo;
         const networkd = new Networkd(topo, root);
         const t0 = Date.now();
         networkd.start();
@@ -102,9 +95,7 @@ async function main() {
         const done = await waitFor(() => lastRoute(lab, 1101, last[0]) && lastRoute(lab, 1102, last[1]), LIMIT_MS, 50);
         out.networkdMs = done ? Date.now() - t0 : null;
         out.networkdRules = rulesCount(lab);
-      } finally {
-        lab.destroy();
-      }
+      });
     }
 
     // peer: netplan generate, then networkd applying its output
@@ -122,19 +113,15 @@ async function main() {
       execFileSync("cp", ["-r", join(root, "run/systemd/network"), join(root, "etc/systemd/network")]);
       execFileSync(process.execPath, [bin, "--target", "sysctl", "--model", path, "--root", root]);
       execFileSync(process.execPath, [bin, "--target", "nftables", "--model", path, "--root", root]);
-      const lab = new Lab();
-      try {
-        const topo = buildTopology(lab, m);
-        applyKernelFiles(topo, root);
+      await withHost(m, root, async (topo) => {
+        const { lab } = topo;
         const networkd = new Networkd(topo, root);
         const t0 = Date.now();
         networkd.start();
         const done = await waitFor(() => lastRoute(lab, 1101, last[0]) && lastRoute(lab, 1102, last[1]), LIMIT_MS, 100);
         out.netplanNetworkdMs = done ? Date.now() - t0 : null;
         out.netplanNetworkdRules = rulesCount(lab);
-      } finally {
-        lab.destroy();
-      }
+      });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

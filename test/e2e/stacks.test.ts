@@ -14,8 +14,8 @@ import type { Family, Model } from "../../src/model/types.js";
 import { runBin } from "../helpers/bin.js";
 import { scenarios } from "../helpers/fixtures.js";
 import { Lab, labUnavailable, waitFor } from "./lab.js";
-import { buildTopology, REMOTE4, REMOTE6, type Topology } from "./topology.js";
-import { applyKernelFiles, Ifplugd, Ifupdown, Networkd, settle } from "./stacks.js";
+import { REMOTE4, REMOTE6, type Topology } from "./topology.js";
+import { Ifplugd, Ifupdown, Networkd, settle, withHost } from "./stacks.js";
 import { behaviourChecks, explainChecks, kernelRules, preferredUplink, sample, type Check } from "./checks.js";
 import { countFlows } from "./flows.js";
 
@@ -207,105 +207,103 @@ describe.skipIf(!!unavailable)("fixtures on real stacks", () => {
 
     it(`${scenario}: ifupdown`, async () => {
       const root = render(scenario, modelPath);
-      const lab = new Lab();
       try {
-        const topo = buildTopology(lab, model);
-        applyKernelFiles(topo, root);
-        const ifupdown = new Ifupdown(topo, root);
-        const up = ifupdown.up();
-        expect(up.status, `ifup -a: ${up.stderr}`).toBe(0);
-        expectRules(topo, plan);
-        expectChecks([...behaviourChecks(topo), ...pinsWinOverHash(topo), ...explainChecks(topo, plan)]);
-        await flowsByWeight(topo, root, `${scenario}/ifupdown`);
-        const intended = lab.snapshot("host");
+        await withHost(model, root, async (topo) => {
+          const { lab } = topo;
+          const ifupdown = new Ifupdown(topo, root);
+          const up = ifupdown.up();
+          expect(up.status, `ifup -a: ${up.stderr}`).toBe(0);
+          expectRules(topo, plan);
+          expectChecks([...behaviourChecks(topo), ...pinsWinOverHash(topo), ...explainChecks(topo, plan)]);
+          await flowsByWeight(topo, root, `${scenario}/ifupdown`);
+          const intended = lab.snapshot("host");
 
-        // Idempotence: a second ifup, ten cycles, an ifup over leftovers.
-        const again = ifupdown.up();
-        expect(again.status, `second ifup -a: ${again.stderr}`).toBe(0);
-        expect(lab.snapshot("host"), "state after a second ifup").toBe(intended);
-        for (let i = 0; i < 10; i++) {
-          const d = ifupdown.down();
-          expect(d.status, `ifdown -a, cycle ${i + 1}: ${d.stderr}`).toBe(0);
-          const u = ifupdown.up();
-          expect(u.status, `ifup -a, cycle ${i + 1}: ${u.stderr}`).toBe(0);
-        }
-        expect(lab.snapshot("host"), "state after 10 ifdown/ifup cycles").toBe(intended);
-        ifupdown.loseState();
-        const unclean = ifupdown.up();
-        expect(unclean.status, `ifup over leftovers: ${unclean.stderr}`).toBe(0);
-        expect(lab.snapshot("host"), "state after ifup over leftovers").toBe(intended);
+          // Idempotence: a second ifup, ten cycles, an ifup over leftovers.
+          const again = ifupdown.up();
+          expect(again.status, `second ifup -a: ${again.stderr}`).toBe(0);
+          expect(lab.snapshot("host"), "state after a second ifup").toBe(intended);
+          for (let i = 0; i < 10; i++) {
+            const d = ifupdown.down();
+            expect(d.status, `ifdown -a, cycle ${i + 1}: ${d.stderr}`).toBe(0);
+            const u = ifupdown.up();
+            expect(u.status, `ifup -a, cycle ${i + 1}: ${u.stderr}`).toBe(0);
+          }
+          expect(lab.snapshot("host"), "state after 10 ifdown/ifup cycles").toBe(intended);
+          ifupdown.loseState();
+          const unclean = ifupdown.up();
+          expect(unclean.status, `ifup over leftovers: ${unclean.stderr}`).toBe(0);
+          expect(lab.snapshot("host"), "state after ifup over leftovers").toBe(intended);
 
-        // ifdown of one uplink interface: its rules go, every other rule stays.
-        const last = model.uplinks[model.uplinks.length - 1];
-        if (model.uplinks.some((u) => u.interface !== last.interface)) {
-          const single = ifupdown.down([last.interface]);
-          expect(single.status, `ifdown ${last.interface}: ${single.stderr}`).toBe(0);
-          const gone = new Set(model.uplinks.filter((u) => u.interface === last.interface).map((u) => u.name));
-          expectRules(topo, { ...plan, rules: plan.rules.filter((r) => !gone.has(r.uplink)) });
-          expect(lab.run("host", ["ip", "route", "show", "table", "all", "dev", last.interface]).trim(), `routes through ${last.interface} after its ifdown`).toBe("");
-          for (const u of model.uplinks.filter((u) => !gone.has(u.name)))
-            for (const a of u.addresses) expect(lab.ping("net", a.address, { waitS: 2 }), `${a.address} still answers while ${last.interface} is down`).toBe(true);
-          expect(ifupdown.up([last.interface]).status).toBe(0);
-          expect(lab.snapshot("host"), `state after ifup ${last.interface}`).toBe(intended);
-        }
+          // ifdown of one uplink interface: its rules go, every other rule stays.
+          const last = model.uplinks[model.uplinks.length - 1];
+          if (model.uplinks.some((u) => u.interface !== last.interface)) {
+            const single = ifupdown.down([last.interface]);
+            expect(single.status, `ifdown ${last.interface}: ${single.stderr}`).toBe(0);
+            const gone = new Set(model.uplinks.filter((u) => u.interface === last.interface).map((u) => u.name));
+            expectRules(topo, { ...plan, rules: plan.rules.filter((r) => !gone.has(r.uplink)) });
+            expect(lab.run("host", ["ip", "route", "show", "table", "all", "dev", last.interface]).trim(), `routes through ${last.interface} after its ifdown`).toBe("");
+            for (const u of model.uplinks.filter((u) => !gone.has(u.name)))
+              for (const a of u.addresses) expect(lab.ping("net", a.address, { waitS: 2 }), `${a.address} still answers while ${last.interface} is down`).toBe(true);
+            expect(ifupdown.up([last.interface]).status).toBe(0);
+            expect(lab.snapshot("host"), `state after ifup ${last.interface}`).toBe(intended);
+          }
 
-        if (kernelFailover) {
-          await failoverCascade(topo, `${scenario}/ifupdown (kernel linkdown)`, 1000);
-          await natThroughEachUplink(topo, `${scenario}/ifupdown`, async () => {
-            await waitFor(() => lab.snapshot("host") === intended, 3000, 50);
-          });
-          expect(lab.snapshot("host"), "state after the carrier came back").toBe(intended);
-          expectChecks(behaviourChecks(topo));
-        }
+          if (kernelFailover) {
+            await failoverCascade(topo, `${scenario}/ifupdown (kernel linkdown)`, 1000);
+            await natThroughEachUplink(topo, `${scenario}/ifupdown`, async () => {
+              await waitFor(() => lab.snapshot("host") === intended, 3000, 50);
+            });
+            expect(lab.snapshot("host"), "state after the carrier came back").toBe(intended);
+            expectChecks(behaviourChecks(topo));
+          }
 
-        const down = ifupdown.down();
-        expect(down.status, `ifdown -a: ${down.stderr}`).toBe(0);
-        for (const f of [4, 6] as Family[]) expect(kernelRules(topo, f), `IPv${f} rules left after ifdown -a`).toEqual([]);
-        expect(lab.run("host", ["ip", "route", "show", "table", "all", "proto", "static"]).trim(), "static routes left after ifdown -a").toBe("");
+          const down = ifupdown.down();
+          expect(down.status, `ifdown -a: ${down.stderr}`).toBe(0);
+          for (const f of [4, 6] as Family[]) expect(kernelRules(topo, f), `IPv${f} rules left after ifdown -a`).toEqual([]);
+          expect(lab.run("host", ["ip", "route", "show", "table", "all", "proto", "static"]).trim(), "static routes left after ifdown -a").toBe("");
+        });
       } finally {
-        lab.destroy();
         rmSync(root, { recursive: true, force: true });
       }
     });
 
     it(`${scenario}: systemd-networkd`, async () => {
       const root = render(scenario, modelPath);
-      const lab = new Lab();
       try {
-        const topo = buildTopology(lab, model);
-        applyKernelFiles(topo, root);
-        const networkd = new Networkd(topo, root);
-        networkd.start();
-        const settled = await settle(topo, () => ready(topo, plan));
-        expect(networkd.complaints(), "networkd log lines that skip or fail a setting").toEqual([]);
-        expect(settled, `networkd settles with the planned rules\n${networkd.logText()}`).toBe(true);
-        expect(networkd.units().length, "destination services").toBe(plan.destinationSets.filter((d) => !d.networkdInline).length);
-        expect(networkd.runUnits("ExecStart"), "destination services start").toEqual([]);
-        expectRules(topo, plan);
-        expectChecks([...behaviourChecks(topo), ...pinsWinOverHash(topo), ...explainChecks(topo, plan)]);
-        await flowsByWeight(topo, root, `${scenario}/networkd`);
-        const intended = lab.snapshot("host");
+        await withHost(model, root, async (topo) => {
+          const { lab } = topo;
+          const networkd = new Networkd(topo, root);
+          networkd.start();
+          const settled = await settle(topo, () => ready(topo, plan));
+          expect(networkd.complaints(), "networkd log lines that skip or fail a setting").toEqual([]);
+          expect(settled, `networkd settles with the planned rules\n${networkd.logText()}`).toBe(true);
+          expect(networkd.units().length, "destination services").toBe(plan.destinationSets.filter((d) => !d.networkdInline).length);
+          expect(networkd.runUnits("ExecStart"), "destination services start").toEqual([]);
+          expectRules(topo, plan);
+          expectChecks([...behaviourChecks(topo), ...pinsWinOverHash(topo), ...explainChecks(topo, plan)]);
+          await flowsByWeight(topo, root, `${scenario}/networkd`);
+          const intended = lab.snapshot("host");
 
-        networkd.stop();
-        for (const set of plan.destinationSets.filter((d) => !d.networkdInline))
-          expect(lab.run("host", ["ip", `-${set.family}`, "route", "show", "table", String(set.table)]).trim(), `${set.unit} removed its set when stopped`).toBe("");
-        networkd.start();
-        expect(await settle(topo, () => ready(topo, plan)), "networkd settles again after a restart").toBe(true);
-        expect(networkd.runUnits("ExecStart"), "destination services start again").toEqual([]);
-        expect(lab.snapshot("host"), "state after a networkd restart").toBe(intended);
+          networkd.stop();
+          for (const set of plan.destinationSets.filter((d) => !d.networkdInline))
+            expect(lab.run("host", ["ip", `-${set.family}`, "route", "show", "table", String(set.table)]).trim(), `${set.unit} removed its set when stopped`).toBe("");
+          networkd.start();
+          expect(await settle(topo, () => ready(topo, plan)), "networkd settles again after a restart").toBe(true);
+          expect(networkd.runUnits("ExecStart"), "destination services start again").toEqual([]);
+          expect(lab.snapshot("host"), "state after a networkd restart").toBe(intended);
 
-        const how = model.mode === "balance" ? "kernel linkdown" : "networkd carrier handling";
-        await failoverCascade(topo, `${scenario}/networkd (${how})`, 1000);
-        const restored = async () => {
-          expect(await settle(topo, () => ready(topo, plan)), "networkd restores the rules and routes").toBe(true);
-        };
-        await restored();
-        await natThroughEachUplink(topo, `${scenario}/networkd`, restored);
-        expect(lab.snapshot("host"), "state after the carrier came back").toBe(intended);
-        expectChecks(behaviourChecks(topo));
-        expect(networkd.complaints(), "networkd log lines that skip or fail a setting").toEqual([]);
+          const how = model.mode === "balance" ? "kernel linkdown" : "networkd carrier handling";
+          await failoverCascade(topo, `${scenario}/networkd (${how})`, 1000);
+          const restored = async () => {
+            expect(await settle(topo, () => ready(topo, plan)), "networkd restores the rules and routes").toBe(true);
+          };
+          await restored();
+          await natThroughEachUplink(topo, `${scenario}/networkd`, restored);
+          expect(lab.snapshot("host"), "state after the carrier came back").toBe(intended);
+          expectChecks(behaviourChecks(topo));
+          expect(networkd.complaints(), "networkd log lines that skip or fail a setting").toEqual([]);
+        });
       } finally {
-        lab.destroy();
         rmSync(root, { recursive: true, force: true });
       }
     });
@@ -314,29 +312,28 @@ describe.skipIf(!!unavailable)("fixtures on real stacks", () => {
     if (!kernelFailover && plan.ifplugd.interfaces.length > 0)
     it(`${scenario}: ifupdown + ifplugd`, async () => {
       const root = render(scenario, modelPath);
-      const lab = new Lab();
       try {
-        const topo = buildTopology(lab, model);
-        applyKernelFiles(topo, root);
-        const ifupdown = new Ifupdown(topo, root);
-        expect(ifupdown.up().status).toBe(0); // boot: networking brings up every auto interface
-        const ifplugd = new Ifplugd(topo, root, ifupdown);
-        expect(ifplugd.interfaces).toEqual(plan.ifplugd.interfaces);
-        ifplugd.start();
-        expect(await waitFor(() => ifplugd.actions().length >= ifplugd.interfaces.length, 5000, 50), `ifplugd runs its action for every interface at start\n${ifplugd.actions().join("\n")}`).toBe(true);
-        expectRules(topo, plan);
-        expectChecks(behaviourChecks(topo));
-        const intended = lab.snapshot("host");
+        await withHost(model, root, async (topo) => {
+          const { lab } = topo;
+          const ifupdown = new Ifupdown(topo, root);
+          expect(ifupdown.up().status).toBe(0); // boot: networking brings up every auto interface
+          const ifplugd = new Ifplugd(topo, root, ifupdown);
+          expect(ifplugd.interfaces).toEqual(plan.ifplugd.interfaces);
+          ifplugd.start();
+          expect(await waitFor(() => ifplugd.actions().length >= ifplugd.interfaces.length, 5000, 50), `ifplugd runs its action for every interface at start\n${ifplugd.actions().join("\n")}`).toBe(true);
+          expectRules(topo, plan);
+          expectChecks(behaviourChecks(topo));
+          const intended = lab.snapshot("host");
 
-        // ifplugd's delay-down plus its 1 s poll bound the switch.
-        const limit = (model.options.ifplugd.delayDown + 2) * 1000;
-        await failoverCascade(topo, `${scenario}/ifplugd (-d${model.options.ifplugd.delayDown})`, limit);
-        expect(await waitFor(() => lab.snapshot("host") === intended, 5000, 100), `state after ifplugd brought every link back\n${ifplugd.actions().join("\n")}`).toBe(true);
-        expect(ifplugd.actions().filter((a) => a.endsWith(" down")).length, "ifplugd ran ifdown for each cut").toBeGreaterThan(0);
-        expectChecks(behaviourChecks(topo));
-        ifplugd.stop();
+          // ifplugd's delay-down plus its 1 s poll bound the switch.
+          const limit = (model.options.ifplugd.delayDown + 2) * 1000;
+          await failoverCascade(topo, `${scenario}/ifplugd (-d${model.options.ifplugd.delayDown})`, limit);
+          expect(await waitFor(() => lab.snapshot("host") === intended, 5000, 100), `state after ifplugd brought every link back\n${ifplugd.actions().join("\n")}`).toBe(true);
+          expect(ifplugd.actions().filter((a) => a.endsWith(" down")).length, "ifplugd ran ifdown for each cut").toBeGreaterThan(0);
+          expectChecks(behaviourChecks(topo));
+          ifplugd.stop();
+        });
       } finally {
-        lab.destroy();
         rmSync(root, { recursive: true, force: true });
       }
     });

@@ -2,12 +2,28 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync, type ChildProcess } from "node:child_process";
-import type { Topology } from "./topology.js";
-import { readText, waitFor } from "./lab.js";
+import { buildTopology, type Topology } from "./topology.js";
+import { Lab, readText, waitFor } from "./lab.js";
+import type { Model } from "../../src/model/types.js";
 
 export const SYSCTL_FILE = "etc/sysctl.d/60-gen-hooks.conf";
 export const NFT_FILE = "etc/nftables.d/gen-hooks.nft";
 export const INTERFACES_FILE = "etc/network/interfaces";
+
+/**
+ * A fresh lab around the model's host with the rendered sysctl and nft files
+ * loaded; fn gets the topology; the lab is destroyed whatever happens.
+ */
+export async function withHost<T>(model: Model, root: string, fn: (topo: Topology) => Promise<T> | T): Promise<T> {
+  const lab = new Lab();
+  try {
+    const topo = buildTopology(lab, model);
+    applyKernelFiles(topo, root);
+    return await fn(topo);
+  } finally {
+    lab.destroy();
+  }
+}
 
 /** sysctl -p and nft -f of the rendered files, in the host namespace. */
 export function applyKernelFiles(topo: Topology, root: string): void {
