@@ -160,11 +160,14 @@ async function natThroughEachUplink(topo: Topology, label: string, afterRestore:
   }
 }
 
-/** 64 real TCP flows spread over the uplinks roughly by weight. */
+/**
+ * Real TCP flows spread over the uplinks by weight. 256 rather than 64: with
+ * 64 a 4-sigma band could not tell weights 1:2 from 1:1.
+ */
 async function flowsByWeight(topo: Topology, root: string, label: string): Promise<void> {
   const { model } = topo;
   if (model.mode !== "balance") return;
-  const n = 64;
+  const n = 256;
   const { bySource, failed } = await countFlows(topo, root, REMOTE4, n);
   expect(failed, `${label}: flows that failed`).toBe(0);
   const members = model.uplinks.filter((u) => u.addresses.some((a) => a.family === 4));
@@ -175,9 +178,9 @@ async function flowsByWeight(topo: Topology, root: string, label: string): Promi
     const got = bySource.get(addr) ?? 0;
     const want = (n * u.weight) / total;
     report.push(`${u.name} (weight ${u.weight}) ${got}/${n}, expected ~${want.toFixed(1)}`);
-    // 3 standard deviations of a binomial share: a wrong weight or a per-packet spread fails
+    // within 4 standard deviations of a binomial share (a flake once in ~15,000 runs)
     const sd = Math.sqrt(n * (u.weight / total) * (1 - u.weight / total));
-    expect(Math.abs(got - want), `${label}: flows through ${u.name}: ${report.join("; ")}`).toBeLessThanOrEqual(3 * sd);
+    expect(Math.abs(got - want), `${label}: flows through ${u.name}: ${report.join("; ")}`).toBeLessThanOrEqual(4 * sd);
   }
   expect([...bySource.values()].reduce((a, b) => a + b, 0)).toBe(n);
   tally.flows.push(`${label}: ${report.join("; ")}`);
