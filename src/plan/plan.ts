@@ -83,18 +83,20 @@ export function buildPlan(model: Model): Plan {
     for (const b of iface.families) b.waitDad = b.family === 6;
   }
 
-  const route = (r: Omit<PlanRoute, "destination" | "tableName" | "onlink" | "scopeLink"> & Partial<Pick<PlanRoute, "onlink" | "scopeLink">>): void => {
-    const full: PlanRoute = {
-      via: undefined,
-      src: undefined,
-      metric: undefined,
-      ...r,
-      destination: r.to === "default" ? anyPrefix(r.family) : r.to,
-      tableName: r.table === MAIN_TABLE ? "main" : tableName.get(r.table)!,
-      onlink: r.onlink ?? false,
-      scopeLink: r.scopeLink ?? false,
-    };
-    block(r.dev, r.family).routes.push(full);
+  type RouteSpec = Omit<PlanRoute, "destination" | "tableName" | "onlink" | "scopeLink"> & Partial<Pick<PlanRoute, "onlink" | "scopeLink">>;
+  const fullRoute = (r: RouteSpec): PlanRoute => ({
+    via: undefined,
+    src: undefined,
+    metric: undefined,
+    ...r,
+    destination: r.to === "default" ? anyPrefix(r.family) : r.to,
+    tableName: r.table === MAIN_TABLE ? "main" : tableName.get(r.table)!,
+    onlink: r.onlink ?? false,
+    scopeLink: r.scopeLink ?? false,
+  });
+  /** A route through dev, added by dev's own hook. */
+  const route = (r: RouteSpec): void => {
+    block(r.dev, r.family).routes.push(fullRoute(r));
   };
 
   // Connected networks of every uplink, in every uplink table of the family,
@@ -157,10 +159,7 @@ export function buildPlan(model: Model): Plan {
             count: pinned.length,
             file: `${ROUTES_DIR}/${u.name}-ipv${f}.routes`,
             unit: `gen-hooks-${u.name}-ipv${f}-routes.service`,
-            routes: pinned.map((d) => ({
-              family: f, to: d.text, destination: d.text, via, dev: u.interface, src, onlink: viaFields.onlink, scopeLink: viaFields.scopeLink,
-              table: destTable!, tableName: tableName.get(destTable!)!, metric: undefined, why: `${u.name}: pinned destination`,
-            })),
+            routes: pinned.map((d) => fullRoute({ family: f, to: d.text, dev: u.interface, src, table: destTable!, ...viaFields, why: `${u.name}: pinned destination` })),
             ifupdownInline: pinned.length <= IFUPDOWN_INLINE_MAX,
             networkdInline: pinned.length <= NETWORKD_INLINE_MAX,
           };
