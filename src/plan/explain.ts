@@ -55,7 +55,11 @@ export function explain(plan: Plan, query: Query): Answer | { query: Query; fami
   const defaultMetric = family === 4 ? 0 : 1024;
 
   const tables = new Map<number, SimRoute[]>();
-  const add = (table: number, r: SimRoute) => tables.set(table, [...(tables.get(table) ?? []), r]);
+  const add = (table: number, r: SimRoute) => {
+    const routes = tables.get(table);
+    if (routes) routes.push(r);
+    else tables.set(table, [r]);
+  };
   for (const iface of plan.interfaces)
     for (const b of iface.families.filter((b) => b.family === family)) {
       for (const a of b.addresses) {
