@@ -87,7 +87,8 @@ chmodSync(loader, 0o755);
 // and keep V8's compiled code of that run. A Node whose V8 differs rejects
 // the cache and compiles as usual.
 const cacheRoot = mkdtempSync(join(tmpdir(), "gh-build-"));
-for (const args of [["--target", "all", "--model", join(root, "examples/uplinks.yaml"), "--root", cacheRoot], ["check", "--model", join(root, "examples/uplinks.yaml")]]) {
-  execFileSync(process.execPath, [loader, ...args], { env: { ...process.env, GEN_HOOKS_WRITE_CODE_CACHE: "1" }, stdio: ["ignore", "ignore", "inherit"] });
-}
+execFileSync(process.execPath, [loader, "--target", "all", "--model", join(root, "examples/uplinks.yaml"), "--root", cacheRoot], {
+  env: { ...process.env, GEN_HOOKS_WRITE_CODE_CACHE: "1" },
+  stdio: ["ignore", "ignore", "inherit"],
+});
 rmSync(cacheRoot, { recursive: true, force: true });
