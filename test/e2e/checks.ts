@@ -67,7 +67,7 @@ export function behaviourChecks(topo: Topology): Check[] {
   // Reverse-path filter of the uplinks, as the kernel has it.
   const rp = { loose: "2", strict: "1", off: "0" }[model.options.rpFilter];
   for (const dev of new Set(model.uplinks.filter((u) => u.addresses.some((a) => a.family === 4)).map((u) => u.interface))) {
-    const value = lab.run("host", ["cat", `/proc/sys/net/ipv4/conf/${dev}/rp_filter`]).trim();
+    const value = lab.readFile("host", `/proc/sys/net/ipv4/conf/${dev}/rp_filter`);
     checks.push({ what: `rp_filter of ${dev} is ${model.options.rpFilter}`, ok: value === rp, detail: `rp_filter=${value}` });
   }
 

@@ -140,8 +140,13 @@ export class Lab {
     return this.tryRun(role, argv, { timeoutMs: 10_000 }).status === 0;
   }
 
+  /** A file as seen from inside the namespace (/proc/sys, /sys/class/net), trimmed. */
+  readFile(role: string, path: string): string {
+    return this.run(role, ["cat", path]).trim();
+  }
+
   rxPackets(role: string, dev: string): number {
-    return Number(readFileSyncInNs(this, role, `/sys/class/net/${dev}/statistics/rx_packets`));
+    return Number(this.readFile(role, `/sys/class/net/${dev}/statistics/rx_packets`));
   }
 
   /**
@@ -164,10 +169,6 @@ export class Lab {
     }
     return parts.join("\n----\n");
   }
-}
-
-function readFileSyncInNs(lab: Lab, role: string, path: string): string {
-  return lab.run(role, ["cat", path]).trim();
 }
 
 function alive(pid: number): boolean {

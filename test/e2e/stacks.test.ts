@@ -355,8 +355,8 @@ describe.skipIf(!!unavailable)("sysctl keys for interface names with a dot", () 
       lab.addNs("peer");
       lab.veth("host", "eth0.2", "peer", "p0");
       lab.run("host", ["sysctl", "-q", "-p", join(root, "etc/sysctl.d/60-gen-hooks.conf")]);
-      expect(lab.run("host", ["cat", "/proc/sys/net/ipv4/conf/eth0.2/rp_filter"]).trim()).toBe("2");
-      expect(lab.run("host", ["cat", "/proc/sys/net/ipv4/conf/eth0.2/ignore_routes_with_linkdown"]).trim()).toBe("1");
+      expect(lab.readFile("host", "/proc/sys/net/ipv4/conf/eth0.2/rp_filter")).toBe("2");
+      expect(lab.readFile("host", "/proc/sys/net/ipv4/conf/eth0.2/ignore_routes_with_linkdown")).toBe("1");
       tally.checks += 2;
       rmSync(root, { recursive: true, force: true });
     } finally {

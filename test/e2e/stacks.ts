@@ -8,7 +8,6 @@ import type { Model } from "../../src/model/types.js";
 
 export const SYSCTL_FILE = "etc/sysctl.d/60-gen-hooks.conf";
 export const NFT_FILE = "etc/nftables.d/gen-hooks.nft";
-export const INTERFACES_FILE = "etc/network/interfaces";
 
 /**
  * A fresh lab around the model's host with the rendered sysctl and nft files
