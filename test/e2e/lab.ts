@@ -76,8 +76,17 @@ export class Lab {
 
   /** Start a long-running process in a namespace; killed by destroy(). */
   spawn(role: string, argv: string[], logFile: string): ChildProcess {
+    return this.spawnHere(["ip", "netns", "exec", this.ns(role), ...argv], logFile);
+  }
+
+  /**
+   * Start a long-running process that joins a namespace itself (as
+   * systemd-nspawn does), so that it sees the machine's /sys; killed by
+   * destroy() like the others.
+   */
+  spawnHere(argv: string[], logFile: string): ChildProcess {
     const fd = openSync(logFile, "a");
-    const child = spawn("ip", ["netns", "exec", this.ns(role), ...argv], { stdio: ["ignore", fd, fd], detached: true });
+    const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", fd, fd], detached: true });
     closeSync(fd);
     this.processes.push(child);
     return child;

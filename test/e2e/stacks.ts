@@ -13,12 +13,18 @@ export const NFT_FILE = "etc/nftables.d/gen-hooks.nft";
  * A fresh lab around the model's host with the rendered sysctl and nft files
  * loaded; fn gets the topology; the lab is destroyed whatever happens.
  */
-export async function withHost<T>(model: Model, root: string, fn: (topo: Topology) => Promise<T> | T): Promise<T> {
+export function withHost<T>(model: Model, root: string, fn: (topo: Topology) => Promise<T> | T): Promise<T> {
+  return withTopology(model, (topo) => {
+    applyKernelFiles(topo, root);
+    return fn(topo);
+  });
+}
+
+/** A fresh lab around the model's host, nothing applied; destroyed whatever happens. */
+export async function withTopology<T>(model: Model, fn: (topo: Topology) => Promise<T> | T): Promise<T> {
   const lab = new Lab();
   try {
-    const topo = buildTopology(lab, model);
-    applyKernelFiles(topo, root);
-    return await fn(topo);
+    return await fn(buildTopology(lab, model));
   } finally {
     lab.destroy();
   }

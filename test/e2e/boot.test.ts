@@ -1,0 +1,194 @@
+// Every fixture under the real init: the host under test is a container
+// booted by systemd on a Debian 12 and a Debian 13 root (releases.ts), with
+// the rendered files installed as a package would and the stack chosen by
+// enabling its service. Proven: the planned state at boot (timed), the
+// fixture's behaviour, restarts of the stack's services, carrier failover,
+// and a reboot over the same overlay. GEN_HOOKS_RELEASES picks releases.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadModelFile } from "../../src/model/load.js";
+import { validateModel } from "../../src/model/validate.js";
+import { buildPlan } from "../../src/plan/plan.js";
+import type { Plan } from "../../src/plan/types.js";
+import type { Family, Model } from "../../src/model/types.js";
+import { scenarios } from "../helpers/fixtures.js";
+import { labUnavailable, readText, waitFor } from "./lab.js";
+import type { Topology } from "./topology.js";
+import { settle, withTopology } from "./stacks.js";
+import { behaviourChecks, explainChecks, kernelRules } from "./checks.js";
+import { expectChecks, expectRules, failoverCascade, flowsByWeight, natThroughEachUplink, pinsWinOverHash, ready, render, tally } from "./proofs.js";
+import { Container, STACK_TARGETS, type Stack } from "./boot.js";
+import { bootUnavailable, ensureRoots, selectedReleases, type Release } from "./releases.js";
+
+const unavailable = labUnavailable() ?? bootUnavailable();
+if (unavailable && process.env.CI === "true") throw new Error(`booted-lab tests cannot run under CI: ${unavailable}`);
+if (unavailable) console.warn(`SKIPPING booted-lab tests: ${unavailable}`);
+
+const releases = selectedReleases();
+const roots = new Map<string, string>();
+const boots: string[] = [];
+
+beforeAll(async () => {
+  if (unavailable) return;
+  const t0 = Date.now();
+  for (const [codename, root] of await ensureRoots(releases)) roots.set(codename, root);
+  console.log(`release roots ready in ${((Date.now() - t0) / 1000).toFixed(1)} s: ${[...roots.values()].join(", ")}`);
+}, 20 * 60_000);
+
+afterAll(() => {
+  if (unavailable) return;
+  console.log(`booted lab: ${tally.checks} kernel/packet checks passed`);
+  console.log(`boot to the last planned rule and route (fixture, stack, release):\n  ${boots.join("\n  ")}`);
+  console.log(`switch times under the real init:\n  ${tally.switches.join("\n  ")}`);
+  if (tally.flows.length) console.log(`balanced flows:\n  ${tally.flows.join("\n  ")}`);
+});
+
+/** Every destination set's table holds all its routes (the links are up). */
+const setsLoaded = (topo: Topology, plan: Plan) =>
+  plan.destinationSets.every((s) => topo.lab.run("host", ["ip", "-o", `-${s.family}`, "route", "show", "table", String(s.table)]).trim().split("\n").filter(Boolean).length === s.count);
+
+/** The whole planned state: rules, defaults, addresses past DAD, destination sets. */
+const planned = (topo: Topology, plan: Plan) => ready(topo, plan) && setsLoaded(topo, plan);
+
+/** The stacks a host on this release would run this model with. */
+function stacksFor(release: Release, model: Model, plan: Plan): Stack[] {
+  const stacks: Stack[] = ["ifupdown", "networkd"];
+  // ifplugd does failover only where the model turns the kernel's off; Debian 13 has no ifplugd.
+  if (release.hasIfplugd && !model.options.linkdownFailover && plan.ifplugd.interfaces.length > 0) stacks.push("ifplugd");
+  return stacks;
+}
+
+async function expectRunning(c: Container, when: string): Promise<void> {
+  const { state, failed } = await c.systemState();
+  expect({ state, failed }, `systemd's state ${when}\n${readText(c.console).slice(-2000)}`).toEqual({ state: "running", failed: [] });
+}
+
+/** Restart the stack's own services as an admin would; the state must come back exactly. */
+async function restartsKeepState(c: Container, topo: Topology, plan: Plan, intended: string): Promise<void> {
+  const actions: string[][] =
+    c.stack === "networkd"
+      ? [
+          ["systemctl", "restart", "systemd-networkd"],
+          ["networkctl", "reload"],
+        ]
+      : [["systemctl", "restart", "networking"]];
+  for (const argv of actions) {
+    const r = c.exec(argv, 120_000);
+    expect(r.status, `${argv.join(" ")}: ${r.stderr}`).toBe(0);
+    expect(await settle(topo, () => planned(topo, plan), 30_000), `the planned state after ${argv.join(" ")}`).toBe(true);
+    expect(topo.lab.snapshot("host"), `state after ${argv.join(" ")}`).toBe(intended);
+    await expectRunning(c, `after ${argv.join(" ")}`);
+    for (const set of plan.destinationSets.filter((d) => !d.networkdInline && c.stack === "networkd"))
+      expect(c.show(set.unit, ["ActiveState"]).ActiveState, `${set.unit} after ${argv.join(" ")}`).toBe("active");
+  }
+}
+
+/**
+ * The destination services start after networkd has configured their link:
+ * networkd's journal says when the link was configured; the service's start
+ * comes later (monotonic clock, both from the container).
+ */
+function destinationServicesOrdered(c: Container, plan: Plan): void {
+  for (const set of plan.destinationSets.filter((d) => !d.networkdInline)) {
+    const props = c.show(set.unit, ["ActiveState", "Result", "ExecMainStartTimestampMonotonic", "InactiveExitTimestampMonotonic"]);
+    expect(props.ActiveState, `${set.unit} is active (Result=${props.Result})`).toBe("active");
+    const configured = c
+      .journal(["-u", "systemd-networkd", "-o", "short-monotonic"])
+      .split("\n")
+      .filter((l) => l.includes(`${set.dev}: Configured`) || l.includes(`${set.dev}: State changed: configuring -> configured`))
+      .map((l) => Math.round(Number(/^\[\s*([\d.]+)\]/.exec(l)?.[1]) * 1e6));
+    expect(configured.length, `networkd's journal says when ${set.dev} was configured`).toBeGreaterThan(0);
+    // The ip -batch line is the last ExecStart: it began after wait-online saw the link configured.
+    expect(Number(props.ExecMainStartTimestampMonotonic), `${set.unit} loaded its routes after ${set.dev} was configured`).toBeGreaterThanOrEqual(configured[0]);
+  }
+}
+
+async function bootProof(release: Release, scenario: string, model: Model, plan: Plan, stack: Stack): Promise<void> {
+  const label = `${scenario}/${stack}/Debian ${release.version}`;
+  const rendered = render(`${scenario}-${stack}`, `fixtures/${scenario}/model.yaml`, STACK_TARGETS[stack]);
+  const dir = mkdtempSync(join(tmpdir(), `gh-boot-${scenario}-`));
+  try {
+    await withTopology(model, async (topo) => {
+      const { lab } = topo;
+      const c = new Container(topo, release, roots.get(release.codename)!, stack, dir);
+      c.install(rendered);
+      try {
+        const t0 = Date.now();
+        await c.boot();
+        const up = await waitFor(() => planned(topo, plan), 60_000, 20);
+        const bootMs = Date.now() - t0;
+        expect(up, `${label}: the planned rules and routes after boot\n${readText(c.console).slice(-3000)}`).toBe(true);
+        await expectRunning(c, "after boot");
+        if (stack === "networkd") {
+          expect(c.networkdComplaints(), "networkd journal lines that skip or fail a setting").toEqual([]);
+          destinationServicesOrdered(c, plan);
+        }
+        expectRules(topo, plan);
+        expectChecks([...behaviourChecks(topo), ...pinsWinOverHash(topo), ...explainChecks(topo, plan)]);
+        await flowsByWeight(topo, dir, label);
+        const intended = lab.snapshot("host");
+
+        await restartsKeepState(c, topo, plan, intended);
+
+        // Carrier failover by whichever mechanism the stack uses.
+        const failover =
+          stack === "ifplugd"
+            ? { how: `ifplugd -d${model.options.ifplugd.delayDown}`, limit: (model.options.ifplugd.delayDown + 2) * 1000 }
+            : stack === "networkd"
+              ? { how: model.mode === "balance" ? "kernel linkdown" : "networkd carrier handling", limit: 1000 }
+              : model.options.linkdownFailover
+                ? { how: "kernel linkdown", limit: 1000 }
+                : undefined;
+        if (failover) {
+          await failoverCascade(topo, `${label} (${failover.how})`, failover.limit);
+          const restored = async () => {
+            expect(await settle(topo, () => planned(topo, plan), 15_000), `${label}: the planned state is back`).toBe(true);
+          };
+          await restored();
+          await natThroughEachUplink(topo, label, restored);
+          expect(lab.snapshot("host"), "state after the carrier came back").toBe(intended);
+          expectChecks(behaviourChecks(topo));
+        }
+
+        // A reboot: the container comes up again over the same overlay.
+        const t1 = Date.now();
+        await c.reboot();
+        expect(await waitFor(() => planned(topo, plan), 60_000, 20), `${label}: the planned state after a reboot`).toBe(true);
+        const rebootMs = Date.now() - t1;
+        await expectRunning(c, "after a reboot");
+        expect(await settle(topo, () => planned(topo, plan), 15_000)).toBe(true);
+        expect(lab.snapshot("host"), "state after a reboot").toBe(intended);
+        if (stack === "networkd") expect(c.networkdComplaints(), "networkd journal after a reboot").toEqual([]);
+        expectChecks(behaviourChecks(topo));
+
+        const t2 = Date.now();
+        await c.poweroff();
+        const offMs = Date.now() - t2;
+        // ifupdown's networking.service runs ifdown -a on the way down: nothing of the plan stays.
+        if (stack !== "networkd") for (const f of [4, 6] as Family[]) expect(kernelRules(topo, f), `IPv${f} rules left after poweroff`).toEqual([]);
+        boots.push(`${label}: boot ${bootMs} ms, reboot ${rebootMs} ms, poweroff ${offMs} ms`);
+      } finally {
+        await c.poweroff();
+      }
+    });
+  } finally {
+    rmSync(rendered, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe.skipIf(!!unavailable)("fixtures under the real init", () => {
+  for (const release of releases) {
+    describe(`Debian ${release.version} (${release.codename})`, () => {
+      for (const scenario of scenarios()) {
+        const model = validateModel(loadModelFile(`fixtures/${scenario}/model.yaml`));
+        const plan = buildPlan(model);
+        for (const stack of stacksFor(release, model, plan)) {
+          it(`${scenario}: ${stack}`, () => bootProof(release, scenario, model, plan, stack), 300_000);
+        }
+      }
+    });
+  }
+});

@@ -1,0 +1,195 @@
+// The host under test booted for real: a container with systemd as PID 1 on
+// a cached Debian release root (releases.ts), joined to the lab's "host"
+// network namespace. The rendered tree is installed into an overlay's upper
+// folder the way a package would put it, the stack is chosen by enabling its
+// service, and the container boots, reboots and powers off like a machine.
+// The overlay is mounted in a private mount namespace that dies with
+// systemd-nspawn, so nothing is left mounted on the machine.
+import { spawnSync, type ChildProcess } from "node:child_process";
+import { appendFileSync, chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { readText, sleep, waitFor, type ExecResult } from "./lab.js";
+import type { Topology } from "./topology.js";
+import type { Release } from "./releases.js";
+
+export type Stack = "ifupdown" | "networkd" | "ifplugd";
+
+/** The targets whose files a host running the stack installs. */
+export const STACK_TARGETS: Record<Stack, string[]> = {
+  ifupdown: ["ifupdown", "rt_tables", "sysctl", "nftables"],
+  networkd: ["networkd", "rt_tables", "sysctl", "nftables"],
+  ifplugd: ["ifupdown", "ifplugd", "rt_tables", "sysctl", "nftables"],
+};
+
+/** The include line gen-hooks(1) tells an admin to add to /etc/nftables.conf. */
+export const NFT_INCLUDE = 'include "/etc/nftables.d/gen-hooks.nft"';
+
+export class Container {
+  readonly upper: string;
+  private readonly work: string;
+  private readonly merged: string;
+  readonly console: string;
+  private child?: ChildProcess;
+  /** PID (in the machine's namespace) of the container's systemd. */
+  private initPid = 0;
+
+  constructor(
+    private readonly topo: Topology,
+    readonly release: Release,
+    private readonly lower: string,
+    readonly stack: Stack,
+    dir: string,
+  ) {
+    this.upper = join(dir, "upper");
+    this.work = join(dir, "work");
+    this.merged = join(dir, "merged");
+    this.console = join(dir, "console.log");
+    for (const d of [this.upper, this.work, this.merged]) {
+      mkdirSync(d, { recursive: true });
+      // The container's "/" takes this mode: 0700 would lock out networkd's and dbus's users.
+      chmodSync(d, 0o755);
+    }
+  }
+
+  private mountOverlay(): string {
+    return `mount -t overlay overlay -o lowerdir=${this.lower},upperdir=${this.upper},workdir=${this.work} ${this.merged}`;
+  }
+
+  /** A shell script run in a private mount namespace with the overlay mounted. */
+  private inOverlay(script: string): ExecResult {
+    const r = spawnSync("unshare", ["-m", "--propagation", "private", "sh", "-ec", `${this.mountOverlay()}\n${script}`], { encoding: "utf8", timeout: 60_000 });
+    return { status: r.status ?? -1, stdout: r.stdout ?? "", stderr: (r.stderr ?? "") + (r.error ? String(r.error) : "") };
+  }
+
+  /**
+   * Install the rendered tree (its etc/) as a package would, then do what
+   * its postinst and the admin would: enable the stack's service, the units
+   * gen-hooks rendered with an [Install] section, and nftables with the
+   * include line.
+   */
+  install(rendered: string): void {
+    cpSync(join(rendered, "etc"), join(this.upper, "etc"), { recursive: true });
+    const nftConf = join(this.upper, "etc/nftables.conf");
+    writeFileSync(nftConf, readFileSync(join(this.lower, "etc/nftables.conf"), "utf8"));
+    appendFileSync(nftConf, `${NFT_INCLUDE}\n`);
+    const unitsDir = join(rendered, "etc/systemd/system");
+    const installable = existsSync(unitsDir)
+      ? readdirSync(unitsDir).filter((u) => /\.(service|path|timer)$/.test(u) && /^\[Install\]/m.test(readText(join(unitsDir, u))))
+      : [];
+    const sc = `systemctl --root=${this.merged} --quiet`;
+    const steps = [`${sc} enable nftables.service`, ...installable.map((u) => `${sc} enable ${u}`)];
+    const noIfplugd = this.release.hasIfplugd ? [`${sc} mask ifplugd.service`] : [];
+    if (this.stack === "networkd") steps.push(`${sc} enable systemd-networkd.service`, ...noIfplugd);
+    if (this.stack === "ifupdown") steps.push(`${sc} enable networking.service`, ...noIfplugd);
+    if (this.stack === "ifplugd") {
+      if (!this.release.hasIfplugd) throw new Error(`Debian ${this.release.version} has no ifplugd`);
+      steps.push(`${sc} enable networking.service`); // ifplugd's init script is enabled by its package
+    }
+    const r = this.inOverlay(steps.join("\n"));
+    if (r.status !== 0) throw new Error(`installing into the overlay failed: ${r.stderr}`);
+  }
+
+  /** Start systemd-nspawn -b; resolves once the container's systemd runs. */
+  async boot(): Promise<void> {
+    const script = [
+      this.mountOverlay(),
+      // systemd 257 needs the unified cgroup hierarchy; networkd and
+      // systemd-sysctl need a writable /proc/sys/net.
+      "export SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 SYSTEMD_NSPAWN_API_VFS_WRITABLE=network",
+      `exec systemd-nspawn -q -D ${this.merged} --network-namespace-path=/run/netns/${this.topo.lab.ns("host")} -b --capability=CAP_NET_ADMIN,CAP_BPF --system-call-filter=bpf --register=no --keep-unit --console=read-only --machine=${this.topo.lab.ns("host")}`,
+    ].join("\n");
+    // Not through "ip netns exec": it mounts a /sys of its own, without the cgroup hierarchy.
+    const child = this.topo.lab.spawnHere(["unshare", "-m", "--propagation", "private", "sh", "-ec", script], this.console);
+    this.child = child;
+    this.initPid = 0;
+    await waitFor(() => this.findInit() || child.exitCode !== null, 30_000, 20);
+    if (!this.initPid) throw new Error(`the container's systemd did not start:\n${readText(this.console).slice(-3000)}`);
+  }
+
+  /** The container's PID 1 is nspawn's child once it runs systemd. */
+  private findInit(previous = 0): boolean {
+    const pid = this.child?.pid;
+    if (!pid) return false;
+    const children = readText(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/).filter(Boolean).map(Number);
+    for (const c of children) {
+      if (c !== previous && readText(`/proc/${c}/comm`).trim() === "systemd") {
+        this.initPid = c;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** argv run inside the container (all its namespaces). */
+  exec(argv: string[], timeoutMs = 60_000): ExecResult {
+    const r = spawnSync("nsenter", ["-t", String(this.initPid), "-a", ...argv], { encoding: "utf8", timeout: timeoutMs });
+    return { status: r.status ?? -1, stdout: r.stdout ?? "", stderr: (r.stderr ?? "") + (r.error ? String(r.error) : "") };
+  }
+
+  sh(script: string, timeoutMs = 60_000): ExecResult {
+    return this.exec(["sh", "-c", script], timeoutMs);
+  }
+
+  /** systemctl is-system-running --wait: "running", or "degraded" with the failed units. */
+  async systemState(timeoutMs = 60_000): Promise<{ state: string; failed: string[] }> {
+    let state = "";
+    // The bus may not be up in the first milliseconds; retry until it answers.
+    await waitFor(() => {
+      state = this.exec(["systemctl", "is-system-running", "--wait"], timeoutMs).stdout.trim();
+      return ["running", "degraded", "maintenance", "stopping"].includes(state);
+    }, timeoutMs, 100);
+    const failed = this.exec(["systemctl", "--failed", "--no-legend", "--plain"]).stdout.trim().split("\n").filter(Boolean);
+    return { state, failed };
+  }
+
+  journal(args: string[]): string {
+    return this.exec(["journalctl", "-b", "--no-pager", ...args]).stdout;
+  }
+
+  /** Lines of networkd's journal where it skipped a setting or failed. */
+  networkdComplaints(): string[] {
+    return this.journal(["-u", "systemd-networkd", "-o", "cat"])
+      .split("\n")
+      .filter((l) => /ignoring|Failed|failed|Invalid|invalid|Unknown/.test(l));
+  }
+
+  systemctl(...args: string[]): ExecResult {
+    return this.exec(["systemctl", ...args], 120_000);
+  }
+
+  /** A unit's properties as a map. */
+  show(unit: string, props: string[]): Record<string, string> {
+    const out = this.exec(["systemctl", "show", unit, ...props.map((p) => `--property=${p}`)]).stdout;
+    return Object.fromEntries(out.split("\n").filter(Boolean).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+  }
+
+  /**
+   * systemctl reboot. With --keep-unit, systemd-nspawn exits with status 133
+   * on a reboot and leaves the restart to its caller, as
+   * systemd-nspawn@.service does with RestartForceExitStatus=133: boot again
+   * over the same overlay, in the same network namespace, where the first
+   * boot's kernel state is still present (a boot over leftovers).
+   */
+  async reboot(): Promise<void> {
+    const child = this.child!;
+    this.exec(["systemctl", "reboot"]);
+    await waitFor(() => child.exitCode !== null || child.signalCode !== null, 60_000, 20);
+    if (child.exitCode !== 133) throw new Error(`systemd-nspawn did not exit for a reboot (status ${child.exitCode}, signal ${child.signalCode}):\n${readText(this.console).slice(-3000)}`);
+    await this.boot();
+  }
+
+  /** Power off in order (SIGTERM to nspawn); SIGKILL after the time given. */
+  async poweroff(timeoutMs = 30_000): Promise<void> {
+    const child = this.child;
+    if (!child?.pid || child.exitCode !== null) return;
+    try {
+      process.kill(child.pid, "SIGTERM");
+    } catch {
+      return;
+    }
+    const end = Date.now() + timeoutMs;
+    while (child.exitCode === null && child.signalCode === null && Date.now() < end) await sleep(50);
+    if (child.exitCode === null && child.signalCode === null) this.topo.lab.stop(child);
+    this.child = undefined;
+  }
+}

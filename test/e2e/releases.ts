@@ -1,0 +1,107 @@
+// Debian release roots for the booted lab: a minimal debootstrap of each
+// release with the stacks' packages, built once per machine and cached. A
+// root is never booted directly: each boot lays an overlay over it, so the
+// cached root stays pristine.
+import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
+
+export interface Release {
+  codename: "bookworm" | "trixie";
+  version: number;
+  packages: string[];
+  /** what ifupdown calls for "inet dhcp" on this release */
+  dhcpClient: string;
+  /** ifplugd is gone from Debian 13 */
+  hasIfplugd: boolean;
+}
+
+const common = ["systemd", "dbus", "ifupdown", "iproute2", "nftables", "iputils-ping", "procps", "conntrack", "dnsmasq-base"];
+
+export const RELEASES: Release[] = [
+  // Debian 12 as shipped: dhclient is ifupdown's DHCP client; ifplugd exists.
+  { codename: "bookworm", version: 12, packages: [...common, "isc-dhcp-client", "ifplugd"], dhcpClient: "dhclient", hasIfplugd: true },
+  // Debian 13: dhcpcd. isc-dhcp-client stays out: ifupdown would still prefer it.
+  { codename: "trixie", version: 13, packages: [...common, "dhcpcd-base"], dhcpClient: "dhcpcd", hasIfplugd: false },
+];
+
+/** The releases this run boots: GEN_HOOKS_RELEASES=trixie (or 13) limits it. */
+export function selectedReleases(env = process.env.GEN_HOOKS_RELEASES): Release[] {
+  if (!env) return RELEASES;
+  const wanted = env.split(/[\s,]+/).filter(Boolean);
+  const picked = RELEASES.filter((r) => wanted.includes(r.codename) || wanted.includes(String(r.version)));
+  const unknown = wanted.filter((w) => !RELEASES.some((r) => r.codename === w || String(r.version) === w));
+  if (unknown.length) throw new Error(`GEN_HOOKS_RELEASES: unknown release ${unknown.join(", ")}; known: ${RELEASES.map((r) => `${r.codename} (${r.version})`).join(", ")}`);
+  return picked;
+}
+
+export const cacheDir = () => process.env.GEN_HOOKS_LAB_CACHE ?? "/var/cache/gen-hooks-lab";
+const mirror = () => process.env.GEN_HOOKS_MIRROR ?? "http://deb.debian.org/debian";
+
+// Units that cannot work in a container, or only add noise to its boot.
+const MASKED = ["systemd-modules-load.service", "console-getty.service", "apt-daily.timer", "apt-daily-upgrade.timer", "dpkg-db-backup.timer", "e2scrub_reap.service"];
+
+/** The cached root's folder: its name changes when the package list or its preparation does. */
+export function rootPath(r: Release): string {
+  const key = createHash("sha256").update(JSON.stringify([r.codename, r.packages, MASKED])).digest("hex").slice(0, 10);
+  return join(cacheDir(), `${r.codename}-${key}`);
+}
+
+function run(argv: string[], what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => (out = (out + d).slice(-4000)));
+    child.stderr.on("data", (d) => (out = (out + d).slice(-4000)));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 15 * 60_000);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new Error(`${what}: ${argv.join(" ")} exited ${code}: ${out.trim().slice(-2000)}`));
+    });
+  });
+}
+
+/**
+ * The release's root, built with debootstrap when missing. Built under a
+ * temporary name and renamed when complete, so an interrupted build is never
+ * taken for a root.
+ */
+export async function ensureRoot(r: Release): Promise<string> {
+  const root = rootPath(r);
+  if (existsSync(join(root, "etc/os-release"))) return root;
+  mkdirSync(cacheDir(), { recursive: true });
+  const tmp = `${root}.build-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  try {
+    await run(["debootstrap", "--variant=minbase", `--include=${r.packages.join(",")}`, r.codename, tmp, mirror()], `debootstrap ${r.codename}`);
+    await run(["systemctl", `--root=${tmp}`, "mask", ...MASKED], "masking units that cannot run in a container");
+    // No stack runs unless a test enables it.
+    await run(["systemctl", `--root=${tmp}`, "disable", "networking.service", "systemd-networkd.service"], "disabling the stacks");
+    rmSync(join(tmp, "var/cache/apt/archives"), { recursive: true, force: true });
+    mkdirSync(join(tmp, "var/cache/apt/archives/partial"), { recursive: true });
+    try {
+      renameSync(tmp, root);
+    } catch (e) {
+      if (!existsSync(join(root, "etc/os-release"))) throw e; // another run finished first
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return root;
+}
+
+/** Every release's root, the missing ones built side by side. */
+export async function ensureRoots(releases: Release[]): Promise<Map<string, string>> {
+  const built = await Promise.all(releases.map(async (r) => [r.codename, await ensureRoot(r)] as const));
+  return new Map(built);
+}
+
+/** Why release roots cannot be built or booted here, or undefined. */
+export function bootUnavailable(): string | undefined {
+  for (const tool of ["debootstrap", "systemd-nspawn", "nsenter", "unshare"]) {
+    if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) return `${tool} is not installed`;
+  }
+  return undefined;
+}
