@@ -51,7 +51,7 @@ export const targets: Target[] = [
   },
   {
     name: "ifplugd",
-    summary: "/etc/default/ifplugd: the uplinks to watch and the daemon's delays",
+    summary: "/etc/default/ifplugd: the uplinks to watch and the daemon's delays (Debian 12 and older; Debian 13 has no ifplugd)",
     files: (plan) => [{ path: "/etc/default/ifplugd", template: "ifplugd/ifplugd.hbs", context: base(plan) }],
   },
   {

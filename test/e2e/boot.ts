@@ -85,6 +85,13 @@ export class Container {
       if (!this.release.hasIfplugd) throw new Error(`Debian ${this.release.version} has no ifplugd`);
       steps.push(`${sc} enable networking.service`); // ifplugd's init script is enabled by its package
     }
+    if (this.stack === "networkd") {
+      // The lab's own addition: debug messages, so that the journal says when
+      // networkd configured each link (complaints are read at info and above).
+      const dropIn = join(this.upper, "etc/systemd/system/systemd-networkd.service.d");
+      mkdirSync(dropIn, { recursive: true });
+      writeFileSync(join(dropIn, "zz-lab-debug.conf"), "[Service]\nEnvironment=SYSTEMD_LOG_LEVEL=debug\n");
+    }
     const r = this.inOverlay(steps.join("\n"));
     if (r.status !== 0) throw new Error(`installing into the overlay failed: ${r.stderr}`);
   }
@@ -148,7 +155,7 @@ export class Container {
 
   /** Lines of networkd's journal where it skipped a setting or failed. */
   networkdComplaints(): string[] {
-    return this.journal(["-u", "systemd-networkd", "-o", "cat"])
+    return this.journal(["-u", "systemd-networkd", "-o", "cat", "-p", "info"])
       .split("\n")
       .filter((l) => /ignoring|Failed|failed|Invalid|invalid|Unknown/.test(l));
   }

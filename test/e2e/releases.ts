@@ -92,12 +92,6 @@ export async function ensureRoot(r: Release): Promise<string> {
   return root;
 }
 
-/** Every release's root, the missing ones built side by side. */
-export async function ensureRoots(releases: Release[]): Promise<Map<string, string>> {
-  const built = await Promise.all(releases.map(async (r) => [r.codename, await ensureRoot(r)] as const));
-  return new Map(built);
-}
-
 /** Why release roots cannot be built or booted here, or undefined. */
 export function bootUnavailable(): string | undefined {
   for (const tool of ["debootstrap", "systemd-nspawn", "nsenter", "unshare"]) {
