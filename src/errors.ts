@@ -10,6 +10,8 @@ export interface ModelIssue {
   pos: SourcePos;
   path: string; // uplinks[1].gateway; "" for the document
   message: string;
+  /** The offending line, when it is not in the model's own text (a prefix list). */
+  source?: string;
 }
 
 /** Bad model: exit 2, every issue printed as file:line:col: path: message. */
@@ -27,7 +29,7 @@ export class ModelError extends Error {
     return this.issues
       .map((issue) => {
         const head = formatIssue(issue);
-        const src = lines[issue.pos.line - 1];
+        const src = issue.source ?? lines[issue.pos.line - 1];
         if (src === undefined || src.trim() === "") return head;
         return `${head}\n  ${src}\n  ${" ".repeat(issue.pos.col - 1)}^`;
       })

@@ -44,7 +44,10 @@ export interface Uplink {
   mark?: number;
   users: UidRange[];
   sources: Prefix[];
+  /** Inline destinations first, then those of destination-lists. */
   destinations: Prefix[];
+  /** How many of destinations come from the model itself (the rest from its lists). */
+  inlineDestinations: number;
   nat: Nat;
   watch: boolean;
 }

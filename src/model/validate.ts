@@ -2,7 +2,9 @@
 // shared with editors); the checks across keys and uplinks are written here.
 import type { ErrorObject } from "ajv";
 import schemaValidator from "./schema-validator.generated.js";
-import { ModelError, type ModelIssue } from "../errors.js";
+import { dirname, isAbsolute, join } from "node:path";
+import { ModelError, formatPath, type ModelIssue } from "../errors.js";
+import { listPath, parsePrefixList, readListText } from "./lists.js";
 import type { LoadedModel, PathSeg } from "./load.js";
 import { contains, overlaps, parseInterfaceCidr, parseIp, parsePrefix } from "./addr.js";
 import type { Cidr, Family, Gateway, Lan, Model, Prefix, UidRange, Uplink } from "./types.js";
@@ -24,8 +26,11 @@ export function validateModel(loaded: LoadedModel): Model {
   return model;
 }
 
+/** In file order: the model's own issues first, then each list's. */
 function sortIssues(issues: ModelIssue[]): ModelIssue[] {
-  return [...issues].sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col);
+  const list = (i: ModelIssue) => (i.source === undefined ? "" : i.file);
+  const byFile = (a: ModelIssue, b: ModelIssue) => (list(a) < list(b) ? -1 : list(a) > list(b) ? 1 : 0);
+  return [...issues].sort((a, b) => byFile(a, b) || a.pos.line - b.pos.line || a.pos.col - b.pos.col);
 }
 
 // ---------------------------------------------------------------- shape
@@ -146,6 +151,7 @@ interface RawUplink {
   users?: (number | string)[];
   sources?: string[];
   destinations?: string[];
+  "destination-lists"?: string[];
   nat?: Uplink["nat"];
   watch?: boolean;
 }
@@ -199,11 +205,15 @@ function normalize(loaded: LoadedModel, raw: RawModel, issues: ModelIssue[]): Mo
       else if (range.to > 4294967294) issues.push(loaded.issue([...base, "users", i], `uid ${range.to} is above 4294967294`));
       else users.push(range);
     });
+    const addresses = cidrs(u.address, [...base, "address"]);
+    const destinations = prefixes(u.destinations, [...base, "destinations"]);
+    const inlineDestinations = destinations.length;
+    readDestinationLists(loaded, u, base, addresses, gateways, destinations, issues);
     return {
       index,
       name: u.name,
       interface: u.interface,
-      addresses: cidrs(u.address, [...base, "address"]),
+      addresses,
       gateways,
       onlink: u.onlink ?? false,
       table: u.table,
@@ -212,7 +222,8 @@ function normalize(loaded: LoadedModel, raw: RawModel, issues: ModelIssue[]): Mo
       mark: u.mark,
       users,
       sources: prefixes(u.sources, [...base, "sources"]),
-      destinations: prefixes(u.destinations, [...base, "destinations"]),
+      destinations,
+      inlineDestinations,
       nat: u.nat ?? "none",
       watch: u.watch ?? true,
     };
@@ -234,6 +245,34 @@ function normalize(loaded: LoadedModel, raw: RawModel, issues: ModelIssue[]): Mo
       },
     },
   };
+}
+
+/**
+ * The uplink's destination-lists, appended to its destinations in order; a
+ * prefix already pinned to the uplink is not repeated (published lists
+ * overlap). Families are checked here, where the list's line is known.
+ */
+function readDestinationLists(loaded: LoadedModel, u: RawUplink, base: PathSeg[], addresses: Cidr[], gateways: Gateway[], into: Prefix[], issues: ModelIssue[]): void {
+  const lists = u["destination-lists"] ?? [];
+  if (lists.length === 0) return;
+  const families = new Set(addresses.map((a) => a.family));
+  const routable = (f: Family) => families.has(f) && (gateways.length === 0 || gateways.some((g) => g.family === f));
+  const seen = new Set(into.map((p) => p.text));
+  lists.forEach((written, i) => {
+    const at: PathSeg[] = [...base, "destination-lists", i];
+    const text = readListText(listPath(loaded.file, written));
+    if (typeof text !== "string") {
+      issues.push(loaded.issue(at, `cannot read the list '${written}': ${text.error}`));
+      return;
+    }
+    const shown = isAbsolute(written) ? written : join(dirname(loaded.file), written);
+    const found = parsePrefixList(text, { shown, key: formatPath(at), routable, maxIssues: MAX_ISSUES }, issues);
+    for (const p of found) {
+      if (seen.has(p.text)) continue;
+      seen.add(p.text);
+      into.push(p);
+    }
+  });
 }
 
 // ---------------------------------------------------------------- across keys
@@ -301,9 +340,11 @@ function crossCheck(loaded: LoadedModel, model: Model, issues: ModelIssue[]): vo
   for (const u of model.uplinks) {
     const families = new Set(u.addresses.map((a) => a.family));
     const routable = (f: Family) => families.has(f) && (u.gateways.length === 0 || u.gateways.some((g) => g.family === f));
-    u.destinations.forEach((d, i) => {
+    // Those from lists were checked where their line is known.
+    for (let i = 0; i < u.inlineDestinations; i++) {
+      const d = u.destinations[i];
       if (!routable(d.family)) add(at(u, "destinations", i), `IPv${d.family} destination ${d.text} but the uplink has no IPv${d.family} address and gateway`);
-    });
+    }
     u.sources.forEach((s, i) => {
       if (!routable(s.family)) add(at(u, "sources", i), `IPv${s.family} source ${s.text} but the uplink has no IPv${s.family} address and gateway`);
     });

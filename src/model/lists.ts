@@ -1,0 +1,91 @@
+// Prefix lists: text files of one prefix (or address) a line, as country,
+// cloud-provider and VPN split-tunnel ranges are published. They are read
+// without YAML, line by line, and the common IPv4 form is checked without
+// building address objects: lists run to hundreds of thousands of lines.
+import { readFileSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { parsePrefix } from "./addr.js";
+import type { ModelIssue } from "../errors.js";
+import type { Family, Prefix } from "./types.js";
+
+/** A list path as written in the model: relative ones are taken from the model's folder. */
+export function listPath(modelFile: string, written: string): string {
+  return isAbsolute(written) ? written : resolve(dirname(modelFile), written);
+}
+
+// Canonical dotted quad (no leading zeros), optional /len: anything else
+// takes the general path, which also words the errors.
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\/(3[0-2]|[12]?\d))?$/;
+
+/** An IPv4 prefix in canonical form, or undefined when it needs the general parser (or has host bits). */
+function fastIpv4(text: string): Prefix | undefined {
+  const m = IPV4.exec(text);
+  if (!m) return undefined;
+  const len = m[5] === undefined ? 32 : Number(m[5]);
+  if (len < 32) {
+    const value = ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
+    const hostBits = len === 0 ? value : (value << len) >>> 0;
+    if (hostBits !== 0) return undefined;
+  }
+  return { family: 4, text: m[5] === undefined ? `${text}/32` : text };
+}
+
+export interface ListContext {
+  /** How the list is named in messages (as written in the model). */
+  shown: string;
+  /** The key path, for messages: uplinks[0].destination-lists[1] */
+  key: string;
+  /** Families the uplink can route: a prefix of another family is an error. */
+  routable: (f: Family) => boolean;
+  maxIssues: number;
+}
+
+/**
+ * The prefixes of one list, in file order; problems go to issues with the
+ * list's own file, line and column.
+ */
+export function parsePrefixList(text: string, ctx: ListContext, issues: ModelIssue[]): Prefix[] {
+  const out: Prefix[] = [];
+  const start = issues.length;
+  let current = "";
+  const add = (line: number, col: number, message: string) => {
+    if (issues.length - start < ctx.maxIssues) issues.push({ file: ctx.shown, pos: { line, col }, path: ctx.key, message, source: current.replace(/\r$/, "") });
+  };
+  let lineNo = 0;
+  let pos = 0;
+  while (pos <= text.length) {
+    let end = text.indexOf("\n", pos);
+    if (end < 0) end = text.length;
+    lineNo++;
+    let line = text.slice(pos, end);
+    current = line;
+    pos = end + 1;
+    const hash = line.indexOf("#");
+    if (hash >= 0) line = line.slice(0, hash);
+    if (line.endsWith("\r")) line = line.slice(0, -1);
+    const token = line.trim();
+    if (token === "") continue;
+    const col = line.indexOf(token) + 1;
+    if (/\s/.test(token)) {
+      add(lineNo, col, `'${clip(token)}' is more than one word; a list holds one prefix a line ('#' starts a comment)`);
+      continue;
+    }
+    const p = fastIpv4(token) ?? parsePrefix(token);
+    if (typeof p === "string") add(lineNo, col, p);
+    else if (!ctx.routable(p.family)) add(lineNo, col, `IPv${p.family} destination ${p.text} but the uplink has no IPv${p.family} address and gateway`);
+    else out.push(p);
+  }
+  return out;
+}
+
+/** Read a list file; undefined (and an issue at the model's key) when it cannot be read. */
+export function readListText(path: string): string | { error: string } {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "";
+    return { error: code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code === "EACCES" ? "permission denied" : (err as Error).message };
+  }
+}
+
+const clip = (s: string) => (s.length > 60 ? `${s.slice(0, 57)}...` : s);
