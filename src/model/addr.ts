@@ -49,8 +49,29 @@ export function parseInterfaceCidr(text: string): Cidr | string {
   };
 }
 
+// Canonical dotted quad (no leading zeros), optional /len.
+const IPV4_PREFIX = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\/(3[0-2]|[12]?\d))?$/;
+
+/**
+ * The common case of parsePrefix without address objects (destination sets
+ * run to hundreds of thousands): a canonical IPv4 prefix without host bits.
+ * Anything else is undefined and takes the general path, which words errors.
+ */
+function fastIpv4Prefix(text: string): Prefix | undefined {
+  const m = IPV4_PREFIX.exec(text);
+  if (!m) return undefined;
+  const len = m[5] === undefined ? 32 : Number(m[5]);
+  if (len < 32) {
+    const value = ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
+    if (len === 0 ? value !== 0 : (value << len) >>> 0 !== 0) return undefined;
+  }
+  return { family: 4, text: m[5] === undefined ? `${text}/32` : text };
+}
+
 /** A selector: a host (becomes /32 or /128) or a prefix without host bits. */
 export function parsePrefix(text: string): Prefix | string {
+  const fast = fastIpv4Prefix(text);
+  if (fast) return fast;
   if (!text.includes("/")) {
     const ip = parseIp(text);
     if (!ip) return `'${text}' is not an IPv4 or IPv6 address or prefix`;
@@ -63,10 +84,23 @@ export function parsePrefix(text: string): Prefix | string {
   return { family: r.ip.family, text: net };
 }
 
+// ipaddr.parseCIDR tries IPv6 first and throws for every IPv4 text, and
+// the plan compares every uplink's network with every other's: parse by
+// family, once per text.
+const cidrCache = new Map<string, [ipaddr.IPv4 | ipaddr.IPv6, number]>();
+function cidr(text: string): [ipaddr.IPv4 | ipaddr.IPv6, number] {
+  let c = cidrCache.get(text);
+  if (!c) {
+    c = text.includes(":") ? ipaddr.IPv6.parseCIDR(text) : ipaddr.IPv4.parseCIDR(text);
+    cidrCache.set(text, c);
+  }
+  return c;
+}
+
 /** True when the two prefixes share any address. */
 export function overlaps(a: string, b: string): boolean {
-  const pa = ipaddr.parseCIDR(a);
-  const pb = ipaddr.parseCIDR(b);
+  const pa = cidr(a);
+  const pb = cidr(b);
   if (pa[0].kind() !== pb[0].kind()) return false;
   const [wide, narrow] = pa[1] <= pb[1] ? [pa, pb] : [pb, pa];
   return narrow[0].match(wide);
@@ -74,7 +108,7 @@ export function overlaps(a: string, b: string): boolean {
 
 /** True when ip lies inside prefix. */
 export function contains(prefix: string, ip: string): boolean {
-  const p = ipaddr.parseCIDR(prefix);
-  const a = ipaddr.parse(ip);
+  const p = cidr(prefix);
+  const a = ip.includes(":") ? ipaddr.IPv6.parse(ip) : ipaddr.IPv4.parse(ip);
   return a.kind() === p[0].kind() && a.match(p);
 }

@@ -1,7 +1,6 @@
 // Prefix lists: text files of one prefix (or address) a line, as country,
 // cloud-provider and VPN split-tunnel ranges are published. They are read
-// without YAML, line by line, and the common IPv4 form is checked without
-// building address objects: lists run to hundreds of thousands of lines.
+// without YAML, line by line: lists run to hundreds of thousands of lines.
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { parsePrefix } from "./addr.js";
@@ -11,23 +10,6 @@ import type { Family, Prefix } from "./types.js";
 /** A list path as written in the model: relative ones are taken from the model's folder. */
 export function listPath(modelFile: string, written: string): string {
   return isAbsolute(written) ? written : resolve(dirname(modelFile), written);
-}
-
-// Canonical dotted quad (no leading zeros), optional /len: anything else
-// takes the general path, which also words the errors.
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\/(3[0-2]|[12]?\d))?$/;
-
-/** An IPv4 prefix in canonical form, or undefined when it needs the general parser (or has host bits). */
-function fastIpv4(text: string): Prefix | undefined {
-  const m = IPV4.exec(text);
-  if (!m) return undefined;
-  const len = m[5] === undefined ? 32 : Number(m[5]);
-  if (len < 32) {
-    const value = ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
-    const hostBits = len === 0 ? value : (value << len) >>> 0;
-    if (hostBits !== 0) return undefined;
-  }
-  return { family: 4, text: m[5] === undefined ? `${text}/32` : text };
 }
 
 export interface ListContext {
@@ -70,7 +52,7 @@ export function parsePrefixList(text: string, ctx: ListContext, issues: ModelIss
       add(lineNo, col, `'${clip(token)}' is more than one word; a list holds one prefix a line ('#' starts a comment)`);
       continue;
     }
-    const p = fastIpv4(token) ?? parsePrefix(token);
+    const p = parsePrefix(token);
     if (typeof p === "string") add(lineNo, col, p);
     else if (!ctx.routable(p.family)) add(lineNo, col, `IPv${p.family} destination ${p.text} but the uplink has no IPv${p.family} address and gateway`);
     else out.push(p);

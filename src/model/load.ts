@@ -1,7 +1,7 @@
 // Parse the model with the yaml package, keeping positions so that every later
 // error can name file, line and column.
 import { readFileSync } from "node:fs";
-import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, visit, type Node, type Document } from "yaml";
+import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, visit, type Node, type Document, type YAMLSeq } from "yaml";
 import { ModelError, formatPath, type SourcePos, type ModelIssue } from "../errors.js";
 
 export type PathSeg = string | number;
@@ -28,9 +28,53 @@ export function loadModelFile(file: string): LoadedModel {
   return parseModelText(text, file);
 }
 
+// A long one-line flow list of destinations, every item an IPv4 or IPv6
+// address or prefix as a plain scalar: YAML would read each as the same
+// string, so it is split here instead of building a YAML node per item.
+const ADDRESS_ITEM = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]*)(?:\/\d{1,3})?$/;
+const FLOW_DESTINATIONS = /^(\s*(?:-\s+)?destinations:[ \t]*)\[([^\]\n]*)\]([ \t]*(?:#.*)?)$/gm;
+const MIN_FAST_LENGTH = 512;
+const marker = (n: number) => `__gen_hooks_list_${n}__`;
+
+interface FastList {
+  /** offset of "[" in the text */
+  open: number;
+  items: string[];
+}
+
+/**
+ * The text with each long address list replaced by a marker padded to the
+ * same length (so every offset and position stays), and the lists taken out.
+ */
+function extractAddressLists(text: string): { text: string; lists: FastList[] } {
+  const lists: FastList[] = [];
+  if (/^%YAML/m.test(text)) return { text, lists }; // YAML 1.1 reads some of these as numbers
+  const out = text.replace(FLOW_DESTINATIONS, (whole, head: string, body: string, tail: string, offset: number) => {
+    if (body.length < MIN_FAST_LENGTH) return whole;
+    const items = body.split(",").map((i) => i.trim());
+    if (items.length > 0 && items[items.length - 1] === "") items.pop(); // a trailing comma
+    if (!items.every((i) => ADDRESS_ITEM.test(i))) return whole;
+    const m = marker(lists.length);
+    if (m.length > body.length) return whole;
+    lists.push({ open: offset + head.length, items });
+    return `${head}[${m}${" ".repeat(body.length - m.length)}]${tail}`;
+  });
+  return { text: out, lists };
+}
+
+/** Offset of item i of a list taken out by extractAddressLists (only for messages). */
+function fastItemOffset(original: string, list: FastList, i: number): number {
+  let at = list.open + 1;
+  for (let k = 0; k < i; k++) at = original.indexOf(",", at) + 1;
+  while (original[at] === " " || original[at] === "\t") at++;
+  return at;
+}
+
 export function parseModelText(text: string, file: string): LoadedModel {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const fast = extractAddressLists(text);
+  const doc = parseDocument(fast.text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const fastByMarker = new Map(fast.lists.map((l, n) => [marker(n), l]));
   const toPos = (offset: number): SourcePos => {
     const p = lineCounter.linePos(offset);
     return { line: p.line, col: p.col };
@@ -47,10 +91,15 @@ export function parseModelText(text: string, file: string): LoadedModel {
     );
   }
   const locate = (path: readonly PathSeg[], at: "value" | "key" = "value"): SourcePos =>
-    toPos(findOffset(doc, path, at));
+    toPos(findOffset(doc, path, at, (seq, i) => {
+      const only = seq.items.length === 1 && isScalar(seq.items[0]) ? fastByMarker.get(String(seq.items[0].value)) : undefined;
+      return only && i < only.items.length ? fastItemOffset(text, only, i) : undefined;
+    }));
   let data: unknown;
   try {
-    data = doc.toJS({ maxAliasCount: 100 });
+    // The lists taken out go back in where their marker is.
+    const reviver = fast.lists.length === 0 ? undefined : (_key: unknown, value: unknown) => (Array.isArray(value) && value.length === 1 && fastByMarker.has(value[0]) ? fastByMarker.get(value[0])!.items : value);
+    data = doc.toJS({ maxAliasCount: 100, reviver });
   } catch (err) {
     // Aliases are resolved only here: an unknown anchor, or an alias bomb.
     let offset = 0;
@@ -77,7 +126,7 @@ function firstLine(msg: string): string {
   return msg.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
 }
 
-function findOffset(doc: Document, path: readonly PathSeg[], at: "value" | "key"): number {
+function findOffset(doc: Document, path: readonly PathSeg[], at: "value" | "key", fastItem: (seq: YAMLSeq, i: number) => number | undefined): number {
   let node: unknown = doc.contents;
   let best = rangeStart(node) ?? 0;
   for (let i = 0; i < path.length; i++) {
@@ -90,6 +139,8 @@ function findOffset(doc: Document, path: readonly PathSeg[], at: "value" | "key"
       node = pair.value;
       best = rangeStart(node) ?? rangeStart(pair.key) ?? best;
     } else if (isSeq(node) && typeof seg === "number") {
+      const fastAt = fastItem(node, seg);
+      if (fastAt !== undefined) return fastAt;
       node = node.items[seg];
       if (node === undefined) return best;
       best = rangeStart(node) ?? best;
