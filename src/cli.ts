@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { ModelError, UsageError } from "./errors.js";
-import { DEFAULT_MODEL, ownedPatterns, planFromFile, renderTargets } from "./pipeline.js";
+import { DEFAULT_MODEL, checkTargets, ownedPatterns, planFromFile, renderTargets } from "./pipeline.js";
 import { targets } from "./targets/index.js";
 import { staleFiles, writeTree } from "./render/writer.js";
 import { diffTree } from "./render/differ.js";
@@ -51,10 +51,12 @@ export function runCli(argv: string[], io: Io = { out: (s) => process.stdout.wri
 
   program
     .command("check")
-    .description("validate the model; print a one-line summary")
+    .description("validate the model and what the targets can express; print a one-line summary")
     .addOption(modelOption())
-    .action((opts: { model: string }) => {
+    .option("-t, --target <name>", "the targets whose limits to check too (default all)", "all")
+    .action((opts: { model: string; target: string }) => {
       const plan = planFromFile(opts.model);
+      checkTargets(plan, opts.target);
       const rules = (f: number) => plan.rules.filter((r) => r.family === f).length;
       io.out(`${opts.model}: ok: ${plan.uplinks.length} uplink(s), ${plan.mode}, ${plan.tables.length} table(s), ${rules(4)} IPv4 rule(s), ${rules(6)} IPv6 rule(s)\n`);
     });

@@ -31,10 +31,20 @@ export class ModelError extends Error {
         const head = formatIssue(issue);
         const src = issue.source ?? lines[issue.pos.line - 1];
         if (src === undefined || src.trim() === "") return head;
-        return `${head}\n  ${src}\n  ${" ".repeat(issue.pos.col - 1)}^`;
+        const { text, caret } = window(src, issue.pos.col - 1);
+        return `${head}\n  ${text}\n  ${" ".repeat(caret)}^`;
       })
       .join("\n");
   }
+}
+
+/** At most about 100 characters of a source line around the column (a value can be megabytes). */
+function window(line: string, col: number): { text: string; caret: number } {
+  if (line.length <= 100) return { text: line, caret: col };
+  const start = Math.max(0, col - 40);
+  const end = Math.min(line.length, start + 100);
+  const head = start > 0 ? "..." : "";
+  return { text: `${head}${line.slice(start, end)}${end < line.length ? "..." : ""}`, caret: col - start + head.length };
 }
 
 /** Bad command line: exit 2. */

@@ -31,7 +31,13 @@ export function ownedPatterns(targetName: string): string[] {
   return [...new Set(selectTargets(targetName).flatMap((t) => t.owns ?? []))];
 }
 
+/** Every refusal of the selected targets (a UsageError), without rendering: what check runs. */
+export function checkTargets(plan: Plan, targetName: string): void {
+  for (const t of selectTargets(targetName)) t.refuse?.(plan);
+}
+
 export function renderTargets(plan: Plan, targetName: string): RenderedFile[] {
+  checkTargets(plan, targetName);
   // Two targets may install the same file (a destination routes file): once.
   const byPath = new Map<string, RenderedFile>();
   for (const t of selectTargets(targetName))

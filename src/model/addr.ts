@@ -5,6 +5,9 @@ import type { Cidr, Family, Prefix } from "./types.js";
 
 type Parsed = { family: Family; ip: ipaddr.IPv4 | ipaddr.IPv6 };
 
+/** A value as it may be shown in a message: long ones cut. */
+export const clip = (text: string, max = 60): string => (text.length > max ? `${text.slice(0, max - 3)}... (${text.length} characters)` : text);
+
 export function parseIp(text: string): Parsed | undefined {
   if (text.includes(":")) {
     if (text.includes("%") || !ipaddr.IPv6.isValid(text)) return undefined;
@@ -18,9 +21,9 @@ const maxPrefix = (family: Family) => (family === 4 ? 32 : 128);
 
 function splitCidr(text: string): { ip: Parsed; prefix: number } | string {
   const m = /^([^/\s]+)\/(\d{1,3})$/.exec(text);
-  if (!m) return "is not in address/prefix form";
+  if (!m) return `'${clip(text)}' is not in address/prefix form`;
   const ip = parseIp(m[1]);
-  if (!ip) return `'${m[1]}' is not an IPv4 or IPv6 address`;
+  if (!ip) return `'${clip(m[1])}' is not an IPv4 or IPv6 address`;
   const prefix = Number(m[2]);
   if (prefix > maxPrefix(ip.family)) return `prefix length /${prefix} is longer than /${maxPrefix(ip.family)}`;
   return { ip, prefix };
@@ -34,11 +37,50 @@ function networkOf(ip: Parsed, prefix: number): string {
   return `${net.toString()}/${prefix}`;
 }
 
+// Ranges no interface of an uplink or LAN can hold as its address.
+const NOT_A_HOST: Record<string, string> = {
+  unspecified: "is unspecified (0.0.0.0/8, ::): it names no host",
+  broadcast: "is the limited broadcast address",
+  multicast: "is a multicast address",
+  loopback: "is a loopback address: it belongs to lo",
+  linkLocal: "is link-local: the kernel gives every link its own; give the address the provider assigned",
+  ipv4Mapped: "is an IPv4-mapped IPv6 address; write the IPv4 address itself",
+};
+
+/** Why the address cannot be a host's, or undefined. Link-local is allowed where allowLinkLocal (a gateway). */
+export function notAHost(ip: Parsed, allowLinkLocal = false): string | undefined {
+  const range = ip.ip.range();
+  if (range === "linkLocal" && allowLinkLocal) return undefined;
+  return NOT_A_HOST[range];
+}
+
+/** An IPv6 link-local address (fe80::/10): always on the link, whatever the subnets. */
+export const isLinkLocal = (text: string): boolean => {
+  const ip = parseIp(text);
+  return ip !== undefined && ip.ip.range() === "linkLocal";
+};
+
+/**
+ * The network's own address, or its IPv4 broadcast: not a host of the
+ * network (IPv4 up to /30; IPv6 up to /126, where the all-zero host is the
+ * subnet-router anycast address).
+ */
+export function networkOrBroadcast(address: string, network: string): string | undefined {
+  const [net, len] = network.split("/");
+  const family = address.includes(":") ? 6 : 4;
+  if (family === 4 ? Number(len) > 30 : Number(len) > 126) return undefined;
+  if (address === net) return family === 4 ? `is the network address of ${network}` : `is the subnet-router anycast address of ${network}`;
+  if (family === 4 && address === ipaddr.IPv4.broadcastAddressFromCIDR(network).toString()) return `is the broadcast address of ${network}`;
+  return undefined;
+}
+
 /** An interface address: the host part is kept, the network is derived. */
 export function parseInterfaceCidr(text: string): Cidr | string {
   const r = splitCidr(text);
   if (typeof r === "string") return `${r}; expected an address with its prefix length, such as 198.51.100.2/24 or 2001:db8::2/64`;
   const address = r.ip.ip.toString();
+  const bad = notAHost(r.ip) ?? networkOrBroadcast(address, networkOf(r.ip, r.prefix));
+  if (bad) return `${text}: ${address} ${bad}`;
   return {
     family: r.ip.family,
     address,
@@ -74,13 +116,13 @@ export function parsePrefix(text: string): Prefix | string {
   if (fast) return fast;
   if (!text.includes("/")) {
     const ip = parseIp(text);
-    if (!ip) return `'${text}' is not an IPv4 or IPv6 address or prefix`;
+    if (!ip) return `'${clip(text)}' is not an IPv4 or IPv6 address or prefix`;
     return { family: ip.family, text: `${ip.ip.toString()}/${maxPrefix(ip.family)}` };
   }
   const r = splitCidr(text);
   if (typeof r === "string") return r;
   const net = networkOf(r.ip, r.prefix);
-  if (net !== `${r.ip.ip.toString()}/${r.prefix}`) return `'${text}' has host bits set; did you mean ${net}?`;
+  if (net !== `${r.ip.ip.toString()}/${r.prefix}`) return `'${clip(text)}' has host bits set; did you mean ${net}?`;
   return { family: r.ip.family, text: net };
 }
 

@@ -3,7 +3,7 @@
 // without YAML, line by line: lists run to hundreds of thousands of lines.
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { parsePrefix } from "./addr.js";
+import { clip, parsePrefix } from "./addr.js";
 import type { ModelIssue } from "../errors.js";
 import type { Family, Prefix } from "./types.js";
 
@@ -69,5 +69,3 @@ export function readListText(path: string): string | { error: string } {
     return { error: code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code === "EACCES" ? "permission denied" : (err as Error).message };
   }
 }
-
-const clip = (s: string) => (s.length > 60 ? `${s.slice(0, 57)}...` : s);

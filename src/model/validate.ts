@@ -6,13 +6,19 @@ import { dirname, isAbsolute, join } from "node:path";
 import { ModelError, formatPath, type ModelIssue } from "../errors.js";
 import { listPath, parsePrefixList, readListText } from "./lists.js";
 import type { LoadedModel, PathSeg } from "./load.js";
-import { contains, overlaps, parseInterfaceCidr, parseIp, parsePrefix } from "./addr.js";
+import { clip, contains, isLinkLocal, networkOrBroadcast, notAHost, overlaps, parseInterfaceCidr, parseIp, parsePrefix } from "./addr.js";
 import type { Cidr, Family, Gateway, Lan, Model, Prefix, UidRange, Uplink } from "./types.js";
 
 export const MAX_ISSUES = 20;
 export const RESERVED_TABLE_IDS = [0, 253, 254, 255];
 export const RESERVED_TABLE_NAMES = ["unspec", "default", "main", "local"];
 export const IFPLUGD_DEFAULTS = { delayUp: 0, delayDown: 10 };
+const RESERVED_INTERFACES: Record<string, string> = {
+  all: "net.ipv4.conf.all is the setting of every interface of the host",
+  default: "net.ipv4.conf.default is the setting of interfaces created later",
+  lo: "the loopback interface; ifupdown and networkd already configure it",
+};
+
 
 export function validateModel(loaded: LoadedModel): Model {
   if (!schemaValidator(loaded.data)) {
@@ -68,7 +74,8 @@ function shown(value: unknown): string {
   if (value === null || value === undefined) return "nothing";
   if (Array.isArray(value)) return "a list";
   if (typeof value === "object") return "a mapping";
-  return JSON.stringify(value);
+  if (typeof value === "number" && !Number.isFinite(value)) return "a number too large to hold";
+  return clip(JSON.stringify(value));
 }
 
 function shapeIssue(loaded: LoadedModel, e: ErrorObject): ModelIssue {
@@ -192,7 +199,9 @@ function normalize(loaded: LoadedModel, raw: RawModel, issues: ModelIssue[]): Mo
     asList(u.gateway).forEach((text, i) => {
       const at = Array.isArray(u.gateway) ? [...base, "gateway", i] : [...base, "gateway"];
       const ip = parseIp(text);
-      if (!ip) issues.push(loaded.issue(at, `'${text}' is not an IPv4 or IPv6 address (a gateway has no prefix length)`));
+      const notHost = ip && notAHost(ip, true);
+      if (!ip) issues.push(loaded.issue(at, `'${clip(String(text))}' is not an IPv4 or IPv6 address (a gateway has no prefix length)`));
+      else if (notHost) issues.push(loaded.issue(at, `gateway ${text} ${notHost}`));
       else if (gateways.some((g) => g.family === ip.family))
         issues.push(loaded.issue(at, `a second IPv${ip.family} gateway; give at most one gateway per address family`));
       else gateways.push({ family: ip.family, address: ip.ip.toString() });
@@ -284,6 +293,14 @@ function crossCheck(loaded: LoadedModel, model: Model, issues: ModelIssue[]): vo
   const at = (u: Uplink, ...rest: PathSeg[]) => ["uplinks", u.index, ...rest];
   const add = (path: PathSeg[], msg: string, where?: "key") => issues.push(loaded.issue(path, msg, where));
 
+  // Names the kernel or the stacks give another meaning.
+  const reservedInterface = (name: string, path: PathSeg[]) => {
+    const why = RESERVED_INTERFACES[name];
+    if (why) add(path, `'${name}' is not an interface name here: ${why}`);
+  };
+  for (const u of model.uplinks) reservedInterface(u.interface, at(u, "interface"));
+  model.lan.forEach((l, i) => reservedInterface(l.interface, ["lan", i, "interface"]));
+
   const names = new Map<string, Uplink>();
   for (const u of model.uplinks) {
     const prior = names.get(u.name);
@@ -329,8 +346,11 @@ function crossCheck(loaded: LoadedModel, model: Model, issues: ModelIssue[]): vo
         add(path, `IPv${g.family} gateway ${g.address} but the uplink has no IPv${g.family} address`);
         return;
       }
+      const edge = same.map((a) => networkOrBroadcast(g.address, a.network)).find((why) => why !== undefined);
       if (same.some((a) => a.address === g.address)) add(path, `gateway ${g.address} is the uplink's own address`);
-      else if (!u.onlink && !same.some((a) => contains(a.network, g.address)))
+      else if (edge) add(path, `gateway ${g.address} ${edge}; a gateway is a host on the link`);
+      // An IPv6 link-local gateway (fe80::1, as routers announce themselves) is on the link by definition.
+      else if (!u.onlink && !isLinkLocal(g.address) && !same.some((a) => contains(a.network, g.address)))
         add(path, `gateway ${g.address} is outside ${same.map((a) => a.network).join(", ")}; fix it, or set 'onlink: true' if the provider's gateway really is on the link`);
     });
     if (u.onlink && u.gateways.length === 0) add(at(u, "onlink"), "onlink needs a gateway");

@@ -4,6 +4,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { RenderedFile } from "../pipeline.js";
+import { UsageError } from "../errors.js";
 
 export function installPath(root: string, path: string): string {
   return join(root, path);
@@ -35,13 +36,33 @@ export function staleFiles(root: string, patterns: string[], generated: Rendered
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
+const REFUSALS: Record<string, string> = {
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EROFS: "read-only file system",
+  ENOSPC: "no space left on the device",
+  EDQUOT: "disk quota exceeded",
+  ENOTDIR: "a part of the path is a file, not a folder",
+  EEXIST: "a part of the path is a file, not a folder",
+  EISDIR: "a folder is in the way of a file",
+};
+
+/** The host refused a write: one plain sentence, exit 2 (UsageError), not an internal error. */
+function refusal(root: string, err: unknown): Error {
+  const e = err as NodeJS.ErrnoException;
+  const why = e.code ? REFUSALS[e.code] : undefined;
+  return why ? new UsageError(`cannot write under ${root}: ${why} (${e.path ?? root}); nothing was written`) : (err as Error);
+}
+
 /** Write files atomically, then remove stale owned files. */
 export function writeTree(root: string, files: RenderedFile[], stale: string[] = []): string[] {
   const staged: { tmp: string; dest: string }[] = [];
+  const created: string[] = []; // folders made here, removed again on failure
   try {
     for (const f of files) {
       const dest = installPath(root, f.path);
-      mkdirSync(dirname(dest), { recursive: true });
+      const made = mkdirSync(dirname(dest), { recursive: true });
+      if (made) created.push(made);
       const tmp = join(dirname(dest), `.${f.path.split("/").pop()}.gen-hooks-${process.pid}.tmp`);
       const fd = openSync(tmp, "w", f.mode);
       staged.push({ tmp, dest });
@@ -54,7 +75,8 @@ export function writeTree(root: string, files: RenderedFile[], stale: string[] =
     }
   } catch (err) {
     for (const s of staged) rmSync(s.tmp, { force: true });
-    throw err;
+    for (const dir of created.reverse()) rmSync(dir, { recursive: true, force: true });
+    throw refusal(root, err);
   }
   for (const s of staged) renameSync(s.tmp, s.dest);
   for (const path of stale) rmSync(installPath(root, path), { force: true });

@@ -14,6 +14,8 @@ export interface Target {
   name: string;
   summary: string;
   files(plan: Plan): TargetFile[];
+  /** What this target cannot express for the plan: throws a UsageError. check runs it too. */
+  refuse?(plan: Plan): void;
   /** Install paths this target owns beyond the ones it renders now ("*" within a name): stale ones count as extra. */
   owns?: string[];
 }
@@ -40,13 +42,13 @@ export const targets: Target[] = [
   {
     name: "networkd",
     summary: "/etc/systemd/network/*.network and a networkd.conf.d drop-in naming the tables",
-    files: (plan) => {
+    refuse: (plan) => {
       // MultiPathRoute= takes gateway@device; networkd has no device-only nexthop.
       const p2p = plan.multipath.flatMap((m) => m.nexthops).find((n) => n.via === undefined);
       if (p2p)
         throw new UsageError(`networkd cannot balance over uplink '${p2p.uplink}': it has no gateway and MultiPathRoute= needs one; give it a gateway or use mode failover`);
-      return networkdFiles(plan);
     },
+    files: (plan) => networkdFiles(plan),
     owns: ["/etc/systemd/network/10-gen-hooks-*.network", "/etc/gen-hooks/*.routes", "/etc/systemd/system/gen-hooks-*-routes.service", "/etc/systemd/system/systemd-networkd.service.d/gen-hooks.conf"],
   },
   {

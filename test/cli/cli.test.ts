@@ -156,10 +156,22 @@ describe("command line", () => {
     mkdirSync(join(root, "etc"), { recursive: true });
     writeFileSync(join(root, "etc/sysctl.d"), "in the way\n");
     const r = runBin(["--target", "all", "--model", example, "--root", root]);
-    expect(r.status).toBe(3);
+    expect(r.status).toBe(2);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toMatch(/^gen-hooks: ENOTDIR: not a directory|^gen-hooks: EEXIST: file already exists/);
+    expect(r.stderr).toBe(`gen-hooks: cannot write under ${root}: a part of the path is a file, not a folder (${root}/etc/sysctl.d); nothing was written\n`);
+    // the folders made for other files before the failure are gone too
     expect([...readTree(root).keys()]).toEqual(["etc/sysctl.d"]);
+    expect(readdirSync(join(root, "etc"))).toEqual(["sysctl.d"]);
+  });
+
+  it("check runs every target's refusals; check --target ifupdown only that target's", () => {
+    const dir = tmp();
+    const model = join(dir, "m.yaml");
+    writeFileSync(model, "version: 1\nmode: balance\nuplinks:\n  - {name: dsl, interface: eth1, address: 198.51.100.2/24, gateway: 198.51.100.1}\n  - {name: vpn, interface: ppp0, address: 100.100.0.5/32}\n");
+    const all = runBin(["check", "--model", model]);
+    expect(all.status).toBe(2);
+    expect(all.stderr).toMatch(/networkd cannot balance over uplink 'vpn'/);
+    expect(runBin(["check", "--target", "ifupdown", "--model", model]).status).toBe(0);
   });
 
   it("every generated file of every fixture names gen-hooks and its model, in its first lines", () => {

@@ -102,3 +102,38 @@ describe("validation: each rule names file, line, column, key and what is allowe
     }
   });
 });
+
+describe("stricter input", () => {
+  it("an IPv6 link-local gateway needs no onlink, and IPv4 routes stay without onlink", () => {
+    const text = two().replace("address: 198.51.100.2/24\n    gateway: 198.51.100.1", "address: [198.51.100.2/24, 2001:db8:1::2/64]\n    gateway: [198.51.100.1, fe80::1]");
+    expect(issues(text)).toEqual([]);
+    expect(validateModel(parseModelText(text, "m.yaml")).uplinks[0].onlink).toBe(false);
+  });
+
+  it("a 5 MB value is cut in the message and in the source line shown", () => {
+    const huge = "9".repeat(5_000_000);
+    for (const text of [two().replace("gateway: 198.51.100.1", `gateway: ${huge}.1`), two().replace("address: 198.51.100.2/24", `address: 198.51.100.2/24${huge}`)]) {
+      try {
+        validateModel(parseModelText(text, "m.yaml"));
+        expect.unreachable();
+      } catch (err) {
+        const out = (err as ModelError).render();
+        expect(out.length, out.slice(0, 400)).toBeLessThan(600);
+        expect(out).toMatch(/\(5000\d{3} characters\)|got a number too large to hold/);
+      }
+    }
+  });
+
+  it("the shipped schema (what editors use) rejects what is not an address", async () => {
+    const { Ajv } = await import("ajv");
+    const { readFileSync } = await import("node:fs");
+    const schema = JSON.parse(readFileSync(new URL("../../schema/model.schema.json", import.meta.url), "utf8"));
+    const validate = new Ajv({ strict: false }).compile(schema);
+    const model = (address: unknown, gateway: unknown, destination: unknown) => ({ version: 1, uplinks: [{ name: "a", interface: "eth1", address, gateway, destinations: [destination] }] });
+    expect(validate(model("198.51.100.2/24", "198.51.100.1", "198.18.0.0/15"))).toBe(true);
+    expect(validate(model("hello", "198.51.100.1", "198.18.0.0/15"))).toBe(false);
+    expect(validate(model("198.51.100.2", "198.51.100.1", "198.18.0.0/15")), "an address without its prefix length").toBe(false);
+    expect(validate(model("198.51.100.2/24", "198.51.100.1/24", "198.18.0.0/15")), "a gateway with a prefix length").toBe(false);
+    expect(validate(model("198.51.100.2/24", "198.51.100.1", "dns.example.net"))).toBe(false);
+  });
+});
