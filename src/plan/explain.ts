@@ -6,6 +6,7 @@ import { contains, parseIp } from "../model/addr.js";
 import type { Family } from "../model/types.js";
 import { MAIN_TABLE } from "./plan.js";
 import type { Plan, PlanNexthop } from "./types.js";
+import { UsageError } from "../errors.js";
 
 export interface Query {
   to: string;
@@ -15,12 +16,37 @@ export interface Query {
   iif?: string;
 }
 
+export interface Nexthop {
+  via?: string;
+  dev: string;
+  weight: number;
+  uplink: string;
+}
+
 export interface Answer {
   query: Query;
   family: Family;
   rule: { priority: number; selector: string; table: number; tableName: string; why: string };
-  route: { to: string; via?: string; dev?: string; src?: string; metric?: number; nexthops?: PlanNexthop[]; type: "unicast" | "local" };
-  uplink?: string; // the uplink the packet leaves by, when it leaves by one
+  route: { to: string; via?: string; dev?: string; src?: string; metric?: number; nexthops?: Nexthop[]; type: "unicast" | "local" };
+  uplink?: string; // the uplink the packet leaves by, when it is one
+  uplinks: string[]; // the uplinks it may leave by: one, or a multipath route's (the flow hash picks)
+}
+
+/**
+ * What the kernel refuses to answer: an unknown incoming interface, a
+ * source that is not the host's own without one (a forwarded packet needs
+ * --iif), families that differ.
+ */
+function refuse(plan: Plan, query: Query, family: Family): void {
+  const names = plan.interfaces.map((i) => i.name);
+  if (query.iif !== undefined && !names.includes(query.iif))
+    throw new UsageError(`--iif ${query.iif} is not an interface of the model (${names.join(", ")}); ip route get would answer "Cannot find device"`);
+  if (query.from === undefined) return;
+  const from = parseIp(query.from)!;
+  if (from.family !== family) throw new UsageError(`--from ${query.from} and --to ${query.to} are of different address families`);
+  const own = plan.interfaces.some((i) => i.families.some((b) => b.addresses.some((a) => a.address === from.ip.toString())));
+  if (!own && query.iif === undefined)
+    throw new UsageError(`--from ${query.from} is not an address of this host; for a packet forwarded from a LAN host, give --iif with the interface it arrives on`);
 }
 
 interface SimRoute {
@@ -48,8 +74,9 @@ const DEFAULT_TABLE = 253;
 
 export function explain(plan: Plan, query: Query): Answer | { query: Query; family: Family; unreachable: true } {
   const parsed = parseIp(query.to);
-  if (!parsed) throw new Error(`'${query.to}' is not an IPv4 or IPv6 address`);
+  if (!parsed) throw new UsageError(`--to '${query.to}' is not an IPv4 or IPv6 address`);
   const family = parsed.family;
+  refuse(plan, query, family);
   const host = family === 4 ? 32 : 128;
   const to = parsed.ip.toString();
   const defaultMetric = family === 4 ? 0 : 1024;
@@ -103,12 +130,15 @@ export function explain(plan: Plan, query: Query): Answer | { query: Query; fami
     const dev = best.dev;
     // a forwarded packet keeps its source; a local one takes the route's
     const src = query.iif ? query.from : (query.from ?? best.src ?? firstAddress(plan, dev, family));
+    const uplink = best.type === "local" ? undefined : uplinkOf(plan, best);
+    const nexthops = best.nexthops?.map((n) => ({ via: n.via, dev: n.dev, weight: n.weight, uplink: n.uplink }));
     return {
       query,
       family,
       rule: { priority: rule.priority, selector: selectorText(rule), table: rule.table, tableName: rule.tableName, why: rule.why },
-      route: { to: best.prefix, via: best.via, dev, src, metric: best.metric, nexthops: best.nexthops, type: best.type },
-      uplink: best.type === "local" ? undefined : uplinkOf(plan, best),
+      route: { to: best.prefix, via: best.via, dev, src, metric: best.metric, nexthops, type: best.type },
+      uplink,
+      uplinks: nexthops ? nexthops.map((n) => n.uplink) : uplink ? [uplink] : [],
     };
   }
   return { query, family, unreachable: true };

@@ -48,4 +48,20 @@ describe("explain", () => {
       "to 198.19.255.1 uid 500\n  rule 4000: from all uidrange 500-500 lookup connection1 (connection1: sockets of these uids)\n  route: default via 198.51.100.1 dev eth1 src 198.51.100.2 in table connection1\n  uplink: connection1\n",
     );
   });
+
+  it("refuses what the kernel refuses: an unknown --iif, a foreign --from without --iif, mixed families", () => {
+    const plan = planOf("balance-two-isps");
+    expect(() => explain(plan, { to: "198.19.255.1", iif: "eth7" })).toThrow(/--iif eth7 is not an interface of the model \(eth0, eth1, eth2\)/);
+    expect(() => explain(plan, { to: "198.19.255.1", from: "192.0.2.77" })).toThrow(/--from 192\.0\.2\.77 is not an address of this host; .* give --iif/);
+    expect(() => explain(plan, { to: "2001:db8:ff::1", from: "198.51.100.2" })).toThrow(/different address families/);
+    expect(() => explain(plan, { to: "198.19.255.1", from: "192.168.0.50", iif: "eth0" })).not.toThrow();
+  });
+  it("a multipath answer names its uplinks, and its JSON carries no internal field", () => {
+    const a = ask("balance-two-isps", { to: "198.19.255.1" });
+    expect(a.uplink).toBeUndefined();
+    expect(a.uplinks).toEqual(["dsl", "cable"]);
+    expect(a.route.nexthops?.map((n) => Object.keys(n).sort())).toEqual([["dev", "uplink", "via", "weight"], ["dev", "uplink", "via", "weight"]]);
+    expect(JSON.stringify(a)).not.toMatch(/probe/);
+    expect(ask("three-nics-one-subnet", { to: "198.19.255.1" }).uplinks).toEqual(["rt1"]);
+  });
 });
