@@ -20,6 +20,8 @@ export interface Target {
   owns?: string[];
 }
 
+const NFT_FILE = "/etc/nftables.d/gen-hooks.nft";
+
 const base = (plan: Plan) => ({ model: plan.model, mode: plan.mode, plan });
 
 /** The ip -batch file of a destination set, shared by the targets that load it. */
@@ -68,8 +70,11 @@ export const targets: Target[] = [
   },
   {
     name: "nftables",
-    summary: "/etc/nftables.d/gen-hooks.nft: source NAT per uplink (table inet gen_hooks)",
-    files: (plan) => [{ path: "/etc/nftables.d/gen-hooks.nft", template: "nftables/gen-hooks.nft.hbs", context: base(plan) }],
+    summary: "/etc/nftables.d/gen-hooks.nft: source NAT per uplink (table inet gen_hooks), loaded at boot and after every nftables.service reload by gen-hooks-nftables.service",
+    files: (plan) => [
+      { path: NFT_FILE, template: "nftables/gen-hooks.nft.hbs", context: base(plan) },
+      { path: "/etc/systemd/system/gen-hooks-nftables.service", template: "nftables/gen-hooks-nftables.service.hbs", context: { ...base(plan), nftFile: NFT_FILE } },
+    ],
   },
 ];
 

@@ -110,6 +110,7 @@ describe("command line", () => {
       "etc/systemd/network/10-gen-hooks-eth1.network",
       "etc/systemd/network/10-gen-hooks-eth2.network",
       "etc/systemd/networkd.conf.d/gen-hooks.conf",
+      "etc/systemd/system/gen-hooks-nftables.service",
     ]);
     for (const f of tree.keys()) expect(statSync(join(root, f)).mode & 0o777, f).toBe(0o644);
     expect(readdirSync(join(root, "etc/network")).filter((f) => f.includes(".tmp"))).toEqual([]);
@@ -189,6 +190,6 @@ describe("command line", () => {
     runBin(["--target", "all", "--model", example, "--root", a], { env: { TZ: "UTC", LANG: "C", LC_ALL: "C" } });
     runBin(["--target", "all", "--model", example, "--root", b], { cwd: tmpdir(), env: { TZ: "Asia/Kathmandu", LANG: "de_DE.UTF-8", LC_ALL: "tr_TR.UTF-8" } });
     expect(readTree(b)).toEqual(readTree(a));
-    expect(readTree(a).size).toBe(9);
+    expect(readTree(a).size).toBe(10);
   });
 });

@@ -67,6 +67,22 @@ async function restartsKeepState(c: Container, topo: Topology, plan: Plan, inten
 }
 
 /**
+ * Debian's nftables.service flushes the whole ruleset when it reloads or
+ * restarts: the table inet gen_hooks must be back, the same, after either.
+ */
+async function natOutlivesNftables(c: Container, topo: Topology): Promise<void> {
+  const table = () => topo.lab.tryRun("host", ["nft", "list", "table", "inet", "gen_hooks"]).stdout;
+  const loaded = table();
+  expect(loaded, "table inet gen_hooks after boot").toMatch(/table inet gen_hooks/);
+  for (const action of ["reload", "restart"]) {
+    const r = c.systemctl(action, "nftables.service");
+    expect(r.status, `systemctl ${action} nftables: ${r.stderr}`).toBe(0);
+    expect(await waitFor(() => table() === loaded, 5000, 50), `table inet gen_hooks after systemctl ${action} nftables\n${table()}`).toBe(true);
+  }
+  await expectRunning(c, "after nftables reloads");
+}
+
+/**
  * The destination services start after networkd has configured their link:
  * networkd's journal (at debug level, in the lab) says when the link was
  * configured; the service's ip -batch starts later (both on the container's
@@ -114,6 +130,7 @@ async function bootProof(release: Release, scenario: string, model: Model, plan:
         const intended = lab.snapshot("host");
 
         await restartsKeepState(c, topo, plan, intended);
+        await natOutlivesNftables(c, topo);
 
         // Carrier failover by whichever mechanism the stack uses.
         const failover =

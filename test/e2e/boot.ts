@@ -6,7 +6,7 @@
 // The overlay is mounted in a private mount namespace that dies with
 // systemd-nspawn, so nothing is left mounted on the machine.
 import { spawnSync, type ChildProcess } from "node:child_process";
-import { appendFileSync, chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readText, sleep, waitFor, type ExecResult } from "./lab.js";
 import type { Topology } from "./topology.js";
@@ -20,9 +20,6 @@ export const STACK_TARGETS: Record<Stack, string[]> = {
   networkd: ["networkd", "rt_tables", "sysctl", "nftables"],
   ifplugd: ["ifupdown", "ifplugd", "rt_tables", "sysctl", "nftables"],
 };
-
-/** The include line gen-hooks(1) tells an admin to add to /etc/nftables.conf. */
-export const NFT_INCLUDE = 'include "/etc/nftables.d/gen-hooks.nft"';
 
 export class Container {
   readonly upper: string;
@@ -64,19 +61,17 @@ export class Container {
   /**
    * Install the rendered tree (its etc/) as a package would, then do what
    * its postinst and the admin would: enable the stack's service, the units
-   * gen-hooks rendered with an [Install] section, and nftables with the
-   * include line.
+   * gen-hooks rendered with an [Install] section, and nftables.service.
    */
   install(rendered: string): void {
     cpSync(join(rendered, "etc"), join(this.upper, "etc"), { recursive: true });
-    const nftConf = join(this.upper, "etc/nftables.conf");
-    writeFileSync(nftConf, readFileSync(join(this.lower, "etc/nftables.conf"), "utf8"));
-    appendFileSync(nftConf, `${NFT_INCLUDE}\n`);
     const unitsDir = join(rendered, "etc/systemd/system");
     const installable = existsSync(unitsDir)
       ? readdirSync(unitsDir).filter((u) => /\.(service|path|timer)$/.test(u) && /^\[Install\]/m.test(readText(join(unitsDir, u))))
       : [];
     const sc = `systemctl --root=${this.merged} --quiet`;
+    // nftables.service as an admin with a firewall has it: Debian's
+    // /etc/nftables.conf, whose "flush ruleset" gen-hooks-nftables.service outlives.
     const steps = [`${sc} enable nftables.service`, ...installable.map((u) => `${sc} enable ${u}`)];
     const noIfplugd = this.release.hasIfplugd ? [`${sc} mask ifplugd.service`] : [];
     if (this.stack === "networkd") steps.push(`${sc} enable systemd-networkd.service`, ...noIfplugd);
