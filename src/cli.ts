@@ -3,8 +3,10 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { ModelError, UsageError } from "./errors.js";
-import { DEFAULT_MODEL, checkTargets, ownedPatterns, planFromFile, renderTargets } from "./pipeline.js";
-import { targets } from "./targets/index.js";
+import { DEFAULT_MODEL, checkTargets, ownedPatterns, planFromFile, renderTargets, selectTargets } from "./pipeline.js";
+import { IFUPDOWN_FILE, targets } from "./targets/index.js";
+import { ifupdownWarnings } from "./host/ifupdown.js";
+import type { Plan } from "./plan/types.js";
 import { staleFiles, writeTree } from "./render/writer.js";
 import { diffTree } from "./render/differ.js";
 import { explain, formatAnswer } from "./plan/explain.js";
@@ -39,9 +41,11 @@ export function runCli(argv: string[], io: Io = { out: (s) => process.stdout.wri
     .addOption(modelOption())
     .option("-r, --root <dir>", "write each file at its install path under DIR (atomic)")
     .action((opts: { target: string; model: string; root?: string }) => {
-      const files = renderTargets(planFromFile(opts.model), opts.target);
+      const plan = planFromFile(opts.model);
+      const files = renderTargets(plan, opts.target);
       if (opts.root) {
         writeTree(opts.root, files, staleFiles(opts.root, ownedPatterns(opts.target), files));
+        warnAboutHost(opts.root, plan, opts.target);
       } else if (files.length === 1) {
         io.out(files[0].content);
       } else {
@@ -54,9 +58,11 @@ export function runCli(argv: string[], io: Io = { out: (s) => process.stdout.wri
     .description("validate the model and what the targets can express; print a one-line summary")
     .addOption(modelOption())
     .option("-t, --target <name>", "the targets whose limits to check too (default all)", "all")
-    .action((opts: { model: string; target: string }) => {
+    .option("-r, --root <dir>", "the root whose installed configuration to check against (default /)", "/")
+    .action((opts: { model: string; target: string; root: string }) => {
       const plan = planFromFile(opts.model);
       checkTargets(plan, opts.target);
+      warnAboutHost(opts.root, plan, opts.target);
       const rules = (f: number) => plan.rules.filter((r) => r.family === f).length;
       io.out(`${opts.model}: ok: ${plan.uplinks.length} uplink(s), ${plan.mode}, ${plan.tables.length} table(s), ${rules(4)} IPv4 rule(s), ${rules(6)} IPv6 rule(s)\n`);
     });
@@ -69,12 +75,20 @@ export function runCli(argv: string[], io: Io = { out: (s) => process.stdout.wri
     .requiredOption("-r, --root <dir>", "the root the files are installed under, / for this host")
     .option("-q, --quiet", "print nothing; exit status only")
     .action((opts: { target: string; model: string; root: string; quiet?: boolean }) => {
-      const files = renderTargets(planFromFile(opts.model), opts.target);
+      const plan = planFromFile(opts.model);
+      const files = renderTargets(plan, opts.target);
+      if (!opts.quiet) warnAboutHost(opts.root, plan, opts.target);
       const diffs = diffTree(opts.root, files, staleFiles(opts.root, ownedPatterns(opts.target), files));
       const changed = diffs.filter((d) => d.patch);
       if (!opts.quiet) for (const d of changed) io.out(d.patch);
       code = changed.length > 0 ? 1 : 0;
     });
+
+  /** The admin's own files under root that would keep the rendered ones from working: warnings on stderr. */
+  const warnAboutHost = (root: string, plan: Plan, target: string) => {
+    if (!selectTargets(target).some((t) => t.name === "ifupdown")) return;
+    for (const w of ifupdownWarnings(root, plan, IFUPDOWN_FILE)) io.err(`gen-hooks: warning: ${w}\n`);
+  };
 
   const address = (what: string) => (value: string) => {
     if (!parseIp(value)) throw new UsageError(`${what} '${value}' is not an IPv4 or IPv6 address`);

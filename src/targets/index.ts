@@ -21,6 +21,7 @@ export interface Target {
 }
 
 const NFT_FILE = "/etc/nftables.d/gen-hooks.nft";
+export const IFUPDOWN_FILE = "/etc/network/interfaces.d/gen-hooks";
 
 const base = (plan: Plan) => ({ model: plan.model, mode: plan.mode, plan });
 
@@ -34,9 +35,9 @@ const routesFile = (plan: Plan, set: PlanDestinationSet): TargetFile => ({
 export const targets: Target[] = [
   {
     name: "ifupdown",
-    summary: "/etc/network/interfaces: one stanza per interface with idempotent up/down hooks",
+    summary: "/etc/network/interfaces.d/gen-hooks: one stanza per interface with idempotent up/down hooks (a drop-in; the admin's /etc/network/interfaces is never written)",
     files: (plan) => [
-      { path: "/etc/network/interfaces", template: "ifupdown/interfaces.hbs", context: base(plan) },
+      { path: IFUPDOWN_FILE, template: "ifupdown/interfaces.hbs", context: base(plan) },
       ...plan.destinationSets.filter((d) => !d.ifupdownInline).map((d) => routesFile(plan, d)),
     ],
     owns: ["/etc/gen-hooks/*.routes"],

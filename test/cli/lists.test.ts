@@ -97,6 +97,6 @@ describe("destination-lists", () => {
     expect(diff.status).toBe(1);
     expect(diff.stdout).toMatch(/^\+.*198\.18\.9\.0\/24/m);
     expect(runBin(["--target", "all", "--model", model, "--root", root]).status).toBe(0);
-    expect(readFileSync(join(root, "etc/network/interfaces"), "utf8")).toContain("198.18.9.0/24");
+    expect(readFileSync(join(root, "etc/network/interfaces.d/gen-hooks"), "utf8")).toContain("198.18.9.0/24");
   });
 });

@@ -20,7 +20,7 @@ import type { Topology } from "./topology.js";
 import { settle, withTopology } from "./stacks.js";
 import { behaviourChecks, explainChecks, kernelRules } from "./checks.js";
 import { expectChecks, expectRules, failoverCascade, flowsByWeight, natThroughEachUplink, pinsWinOverHash, ready, render, tally } from "./proofs.js";
-import { Container, STACK_TARGETS, type Stack } from "./boot.js";
+import { addManagement, Container, managementUp, STACK_TARGETS, type Stack } from "./boot.js";
 import { bootUnavailable, ensureRoot, selectedReleases, type Release } from "./releases.js";
 
 const roots = new Map<string, string>();
@@ -111,6 +111,7 @@ async function bootProof(release: Release, scenario: string, model: Model, plan:
     const times: string[] = [];
     const intended = await withTopology(model, async (topo) => {
       const { lab } = topo;
+      addManagement(topo);
       const c = new Container(topo, release, roots.get(release.codename)!, stack, dir);
       c.install(rendered);
       try {
@@ -120,6 +121,7 @@ async function bootProof(release: Release, scenario: string, model: Model, plan:
         times.push(`boot ${Date.now() - t0} ms`);
         expect(up, `${label}: the planned rules and routes after boot\n${readText(c.console).slice(-3000)}`).toBe(true);
         await expectRunning(c, "after boot");
+        expect(await waitFor(() => managementUp(topo), 10_000, 200), "the admin's management NIC is up beside the uplinks").toBe(true);
         if (stack === "networkd") {
           expect(c.networkdComplaints(), "networkd journal lines that skip or fail a setting").toEqual([]);
           destinationServicesOrdered(c, plan);
@@ -177,6 +179,7 @@ async function bootProof(release: Release, scenario: string, model: Model, plan:
     // A cold boot: a fresh kernel state (new namespaces, links down), the
     // same disk (the overlay the first boot wrote to).
     await withTopology(model, async (topo) => {
+      addManagement(topo);
       const c = new Container(topo, release, roots.get(release.codename)!, stack, dir);
       try {
         const t0 = Date.now();
@@ -187,6 +190,7 @@ async function bootProof(release: Release, scenario: string, model: Model, plan:
         await expectRunning(c, "after a second cold boot");
         expect(await settle(topo, () => planned(topo, plan), 15_000)).toBe(true);
         expect(topo.lab.snapshot("host"), "state after a second cold boot").toBe(intended);
+        expect(managementUp(topo), "the management NIC after a second cold boot").toBe(true);
         expectChecks(behaviourChecks(topo));
       } finally {
         await c.poweroff();

@@ -21,6 +21,19 @@ export const STACK_TARGETS: Record<Stack, string[]> = {
   ifplugd: ["ifupdown", "ifplugd", "rt_tables", "sysctl", "nftables"],
 };
 
+/** The admin's management NIC, configured by the admin's own files, not by gen-hooks. */
+export const MGMT = { dev: "mgmt0", host: "100.64.250.2/24", peer: "100.64.250.1/24" };
+
+/** A management network in the lab: mgmt0 on the host, its far end in the namespace "mgmt". */
+export function addManagement(topo: Topology): void {
+  topo.lab.addNs("mgmt");
+  topo.lab.veth("host", MGMT.dev, "mgmt", "m0");
+  topo.lab.run("mgmt", ["ip", "addr", "add", MGMT.peer, "dev", "m0"]);
+}
+
+/** The management address answers from the management network. */
+export const managementUp = (topo: Topology): boolean => topo.lab.ping("mgmt", MGMT.host.split("/")[0], { count: 1, waitS: 1 });
+
 export class Container {
   readonly upper: string;
   private readonly work: string;
@@ -79,6 +92,16 @@ export class Container {
     if (this.stack === "ifplugd") {
       if (!this.release.hasIfplugd) throw new Error(`Debian ${this.release.version} has no ifplugd`);
       steps.push(`${sc} enable networking.service`); // ifplugd's init script is enabled by its package
+    }
+    // The admin's own configuration beside gen-hooks's: a management NIC.
+    if (this.stack === "networkd") {
+      writeFileSync(join(this.upper, "etc/systemd/network/05-admin-mgmt0.network"), `[Match]\nName=${MGMT.dev}\n\n[Network]\nAddress=${MGMT.host}\n`);
+    } else {
+      mkdirSync(join(this.upper, "etc/network"), { recursive: true });
+      writeFileSync(
+        join(this.upper, "etc/network/interfaces"),
+        `# interfaces(5) file used by ifup(8) and ifdown(8)\nauto lo\niface lo inet loopback\n\nauto ${MGMT.dev}\niface ${MGMT.dev} inet static\n    address ${MGMT.host}\n\n# Include files from /etc/network/interfaces.d:\nsource /etc/network/interfaces.d/*\n`,
+      );
     }
     if (this.stack === "networkd") {
       // The lab's own addition: debug messages, so that the journal says when

@@ -10,7 +10,7 @@ import { waitFor } from "./lab.js";
 import { REMOTE4, REMOTE6, type Topology } from "./topology.js";
 import { kernelRules, preferredUplink, sample, type Check } from "./checks.js";
 import { countFlows } from "./flows.js";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runBin } from "../helpers/bin.js";
@@ -22,6 +22,11 @@ export function render(name: string, modelPath: string, targets = ["all"]): stri
     const r = runBin(["--target", t, "--model", modelPath, "--root", root]);
     if (r.status !== 0) throw new Error(r.stderr);
   }
+  // The admin's /etc/network/interfaces, which gen-hooks never writes. Here
+  // it reads gen-hooks's drop-in by name: through the overlay over this
+  // machine's /etc, a glob would also read the machine's own drop-ins.
+  if (existsSync(join(root, "etc/network/interfaces.d/gen-hooks")))
+    writeFileSync(join(root, "etc/network/interfaces"), "source /etc/network/interfaces.d/gen-hooks\n");
   return root;
 }
 
