@@ -7,6 +7,7 @@ import { DEFAULT_MODEL, checkTargets, ownedPatterns, planFromFile, renderTargets
 import { IFUPDOWN_FILE, targets } from "./targets/index.js";
 import { ifupdownWarnings } from "./host/ifupdown.js";
 import type { Plan } from "./plan/types.js";
+import type { Stack } from "./model/types.js";
 import { staleFiles, writeTree } from "./render/writer.js";
 import { diffTree } from "./render/differ.js";
 import { explain, formatAnswer } from "./plan/explain.js";
@@ -26,6 +27,7 @@ const targetHelp = `\nTargets:\n${targets.map((t) => `  ${t.name.padEnd(10)} ${t
 export function runCli(argv: string[], io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): number {
   let code = 0;
   const modelOption = () => new Option("-m, --model <file>", "the model file").default(DEFAULT_MODEL);
+  const stackOption = () => new Option("-s, --stack <name>", "the host's stack for this run, instead of the model's options.stack").choices(["ifupdown", "networkd"]);
   const program = new Command("gen-hooks")
     .description("Render policy routing for a host with several uplinks from one model.")
     .version(version, "-V, --version")
@@ -40,12 +42,14 @@ export function runCli(argv: string[], io: Io = { out: (s) => process.stdout.wri
     .requiredOption("-t, --target <name>", "a target name, or all")
     .addOption(modelOption())
     .option("-r, --root <dir>", "write each file at its install path under DIR (atomic)")
-    .action((opts: { target: string; model: string; root?: string }) => {
+    .addOption(stackOption())
+    .action((opts: { target: string; model: string; root?: string; stack?: Stack }) => {
       const plan = planFromFile(opts.model);
-      const files = renderTargets(plan, opts.target);
+      const stack = opts.stack ?? plan.stack;
+      const files = renderTargets(plan, opts.target, stack);
       if (opts.root) {
-        writeTree(opts.root, files, staleFiles(opts.root, ownedPatterns(opts.target), files));
-        warnAboutHost(opts.root, plan, opts.target);
+        writeTree(opts.root, files, staleFiles(opts.root, ownedPatterns(opts.target, stack), files));
+        warnAboutHost(opts.root, plan, opts.target, stack);
       } else if (files.length === 1) {
         io.out(files[0].content);
       } else {
@@ -59,10 +63,12 @@ export function runCli(argv: string[], io: Io = { out: (s) => process.stdout.wri
     .addOption(modelOption())
     .option("-t, --target <name>", "the targets whose limits to check too (default all)", "all")
     .option("-r, --root <dir>", "the root whose installed configuration to check against (default /)", "/")
-    .action((opts: { model: string; target: string; root: string }) => {
+    .addOption(stackOption())
+    .action((opts: { model: string; target: string; root: string; stack?: Stack }) => {
       const plan = planFromFile(opts.model);
-      checkTargets(plan, opts.target);
-      warnAboutHost(opts.root, plan, opts.target);
+      const stack = opts.stack ?? plan.stack;
+      checkTargets(plan, opts.target, stack);
+      warnAboutHost(opts.root, plan, opts.target, stack);
       const rules = (f: number) => plan.rules.filter((r) => r.family === f).length;
       io.out(`${opts.model}: ok: ${plan.uplinks.length} uplink(s), ${plan.mode}, ${plan.tables.length} table(s), ${rules(4)} IPv4 rule(s), ${rules(6)} IPv6 rule(s)\n`);
     });
@@ -74,19 +80,21 @@ export function runCli(argv: string[], io: Io = { out: (s) => process.stdout.wri
     .addOption(modelOption())
     .requiredOption("-r, --root <dir>", "the root the files are installed under, / for this host")
     .option("-q, --quiet", "print nothing; exit status only")
-    .action((opts: { target: string; model: string; root: string; quiet?: boolean }) => {
+    .addOption(stackOption())
+    .action((opts: { target: string; model: string; root: string; quiet?: boolean; stack?: Stack }) => {
       const plan = planFromFile(opts.model);
-      const files = renderTargets(plan, opts.target);
-      if (!opts.quiet) warnAboutHost(opts.root, plan, opts.target);
-      const diffs = diffTree(opts.root, files, staleFiles(opts.root, ownedPatterns(opts.target), files));
+      const stack = opts.stack ?? plan.stack;
+      const files = renderTargets(plan, opts.target, stack);
+      if (!opts.quiet) warnAboutHost(opts.root, plan, opts.target, stack);
+      const diffs = diffTree(opts.root, files, staleFiles(opts.root, ownedPatterns(opts.target, stack), files));
       const changed = diffs.filter((d) => d.patch);
       if (!opts.quiet) for (const d of changed) io.out(d.patch);
       code = changed.length > 0 ? 1 : 0;
     });
 
   /** The admin's own files under root that would keep the rendered ones from working: warnings on stderr. */
-  const warnAboutHost = (root: string, plan: Plan, target: string) => {
-    if (!selectTargets(target).some((t) => t.name === "ifupdown")) return;
+  const warnAboutHost = (root: string, plan: Plan, target: string, stack: Stack) => {
+    if (!selectTargets(target, stack).some((t) => t.name === "ifupdown")) return;
     for (const w of ifupdownWarnings(root, plan, IFUPDOWN_FILE)) io.err(`gen-hooks: warning: ${w}\n`);
   };
 

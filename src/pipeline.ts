@@ -6,6 +6,7 @@ import type { Plan } from "./plan/types.js";
 import { renderTemplate } from "./render/engine.js";
 import { findTarget, targetNames, targets } from "./targets/index.js";
 import { UsageError } from "./errors.js";
+import type { Stack } from "./model/types.js";
 
 export const DEFAULT_MODEL = "/etc/gen-hooks/uplinks.yaml";
 
@@ -19,28 +20,41 @@ export function planFromFile(modelPath: string): Plan {
   return buildPlan(validateModel(loadModelFile(modelPath)));
 }
 
-export function selectTargets(name: string) {
-  if (name === "all") return targets;
+/**
+ * The targets a name selects on a host of the given stack: "all" is that
+ * stack's targets and the shared ones, never the other stack's (two managers
+ * would configure the same interfaces); naming the other stack's target is
+ * refused.
+ */
+export function selectTargets(name: string, stack: Stack = "ifupdown") {
+  if (name === "all") return targets.filter((t) => t.stack === undefined || t.stack === stack);
   const t = findTarget(name);
   if (!t) throw new UsageError(`unknown target '${name}'; targets: ${targetNames.join(", ")}, all`);
+  if (t.stack !== undefined && t.stack !== stack)
+    throw new UsageError(`target '${name}' is for hosts running ${t.stack}, and this one runs ${stack} (options.stack, or --stack); two stacks would configure the same interfaces`);
   return [t];
 }
 
-/** Owned-path patterns of the selected targets. */
-export function ownedPatterns(targetName: string): string[] {
-  return [...new Set(selectTargets(targetName).flatMap((t) => t.owns ?? []))];
+/**
+ * Owned-path patterns of the selected targets. With "all", also the other
+ * stack's own files: left by a switch of stack, they count as stale.
+ */
+export function ownedPatterns(targetName: string, stack: Stack = "ifupdown"): string[] {
+  const selected = selectTargets(targetName, stack);
+  const other = targetName === "all" ? targets.filter((t) => t.stack !== undefined && t.stack !== stack) : [];
+  return [...new Set([...selected, ...other].flatMap((t) => t.owns ?? []))];
 }
 
 /** Every refusal of the selected targets (a UsageError), without rendering: what check runs. */
-export function checkTargets(plan: Plan, targetName: string): void {
-  for (const t of selectTargets(targetName)) t.refuse?.(plan);
+export function checkTargets(plan: Plan, targetName: string, stack: Stack = plan.stack): void {
+  for (const t of selectTargets(targetName, stack)) t.refuse?.(plan);
 }
 
-export function renderTargets(plan: Plan, targetName: string): RenderedFile[] {
-  checkTargets(plan, targetName);
+export function renderTargets(plan: Plan, targetName: string, stack: Stack = plan.stack): RenderedFile[] {
+  checkTargets(plan, targetName, stack);
   // Two targets may install the same file (a destination routes file): once.
   const byPath = new Map<string, RenderedFile>();
-  for (const t of selectTargets(targetName))
+  for (const t of selectTargets(targetName, stack))
     for (const f of t.files(plan))
       if (!byPath.has(f.path)) byPath.set(f.path, { path: f.path, content: renderTemplate(f.template, f.context), mode: f.mode ?? 0o644 });
   return [...byPath.values()];

@@ -57,7 +57,11 @@ export interface Lan {
   addresses: Cidr[];
 }
 
+export type Stack = "ifupdown" | "networkd";
+
 export interface Options {
+  /** The host's network stack: what --target all renders. */
+  stack: Stack;
   rpFilter: "loose" | "strict" | "off";
   linkdownFailover: boolean;
   ifplugd: { delayUp: number; delayDown: number };

@@ -167,7 +167,7 @@ interface RawModel {
   mode?: Model["mode"];
   uplinks: RawUplink[];
   lan?: { interface: string; address: string | string[] }[];
-  options?: { "rp-filter"?: Model["options"]["rpFilter"]; "linkdown-failover"?: boolean; ifplugd?: { "delay-up"?: number; "delay-down"?: number } };
+  options?: { stack?: Model["options"]["stack"]; "rp-filter"?: Model["options"]["rpFilter"]; "linkdown-failover"?: boolean; ifplugd?: { "delay-up"?: number; "delay-down"?: number } };
 }
 
 const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
@@ -246,6 +246,7 @@ function normalize(loaded: LoadedModel, raw: RawModel, issues: ModelIssue[]): Mo
     uplinks,
     lan,
     options: {
+      stack: o.stack ?? "ifupdown",
       rpFilter: o["rp-filter"] ?? "loose",
       linkdownFailover: o["linkdown-failover"] ?? true,
       ifplugd: {

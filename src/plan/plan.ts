@@ -204,6 +204,7 @@ export function buildPlan(model: Model): Plan {
   const ordered = [...interfaces.values()];
   return {
     model: model.file,
+    stack: model.options.stack,
     mode: model.mode,
     families,
     uplinks: model.uplinks.map((u): PlanUplink => ({

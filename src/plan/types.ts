@@ -1,5 +1,5 @@
 // The resolved plan: every default filled in. Templates only lay this out.
-import type { Cidr, Family } from "../model/types.js";
+import type { Cidr, Family, Stack } from "../model/types.js";
 
 export interface PlanTable {
   id: number;
@@ -116,6 +116,8 @@ export interface PlanUplink {
 
 export interface Plan {
   model: string;
+  /** The host's network stack: what --target all renders. */
+  stack: Stack;
   mode: "failover" | "balance";
   families: Family[];
   uplinks: PlanUplink[];

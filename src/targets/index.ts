@@ -1,6 +1,7 @@
 // A target is data: a name, and the files it produces from a plan (install
 // path, template, context). Adding a target is a template folder and an entry.
 import type { Plan, PlanDestinationSet } from "../plan/types.js";
+import type { Stack } from "../model/types.js";
 import { UsageError } from "../errors.js";
 
 export interface TargetFile {
@@ -13,6 +14,8 @@ export interface TargetFile {
 export interface Target {
   name: string;
   summary: string;
+  /** The stack whose host installs it; shared targets have none. */
+  stack?: Stack;
   files(plan: Plan): TargetFile[];
   /** What this target cannot express for the plan: throws a UsageError. check runs it too. */
   refuse?(plan: Plan): void;
@@ -35,15 +38,17 @@ const routesFile = (plan: Plan, set: PlanDestinationSet): TargetFile => ({
 export const targets: Target[] = [
   {
     name: "ifupdown",
+    stack: "ifupdown",
     summary: "/etc/network/interfaces.d/gen-hooks: one stanza per interface with idempotent up/down hooks (a drop-in; the admin's /etc/network/interfaces is never written)",
     files: (plan) => [
       { path: IFUPDOWN_FILE, template: "ifupdown/interfaces.hbs", context: base(plan) },
       ...plan.destinationSets.filter((d) => !d.ifupdownInline).map((d) => routesFile(plan, d)),
     ],
-    owns: ["/etc/gen-hooks/*.routes"],
+    owns: ["/etc/gen-hooks/*.routes", IFUPDOWN_FILE],
   },
   {
     name: "networkd",
+    stack: "networkd",
     summary: "/etc/systemd/network/*.network and a networkd.conf.d drop-in naming the tables",
     refuse: (plan) => {
       // MultiPathRoute= takes gateway@device; networkd has no device-only nexthop.
@@ -52,10 +57,11 @@ export const targets: Target[] = [
         throw new UsageError(`networkd cannot balance over uplink '${p2p.uplink}': it has no gateway and MultiPathRoute= needs one; give it a gateway or use mode failover`);
     },
     files: (plan) => networkdFiles(plan),
-    owns: ["/etc/systemd/network/10-gen-hooks-*.network", "/etc/gen-hooks/*.routes", "/etc/systemd/system/gen-hooks-*-routes.service", "/etc/systemd/system/systemd-networkd.service.d/gen-hooks.conf"],
+    owns: ["/etc/systemd/network/10-gen-hooks-*.network", "/etc/gen-hooks/*.routes", "/etc/systemd/system/gen-hooks-*-routes.service", "/etc/systemd/system/systemd-networkd.service.d/gen-hooks.conf", "/etc/systemd/networkd.conf.d/gen-hooks.conf"],
   },
   {
     name: "ifplugd",
+    stack: "ifupdown",
     summary: "/etc/default/ifplugd: the uplinks to watch and the daemon's delays (Debian 12 and older; Debian 13 has no ifplugd)",
     files: (plan) => [{ path: "/etc/default/ifplugd", template: "ifplugd/ifplugd.hbs", context: base(plan) }],
   },

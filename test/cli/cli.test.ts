@@ -31,7 +31,7 @@ describe("command line", () => {
   });
 
   it("a multi-file target needs --root", () => {
-    const r = runBin(["--target", "networkd", "--model", example]);
+    const r = runBin(["--target", "networkd", "--stack", "networkd", "--model", example]);
     expect(r.status).toBe(2);
     expect(r.stdout).toBe("");
     expect(r.stderr).toMatch(/target 'networkd' produces 4 files; give --root DIR/);
@@ -47,7 +47,7 @@ describe("command line", () => {
     const dir = tmp();
     const model = join(dir, "m.yaml");
     writeFileSync(model, "version: 1\nmode: balance\nuplinks:\n  - {name: dsl, interface: eth1, address: 198.51.100.2/24, gateway: 198.51.100.1}\n  - {name: vpn, interface: ppp0, address: 100.100.0.5/32}\n");
-    const r = runBin(["--target", "all", "--model", model, "--root", join(dir, "root")]);
+    const r = runBin(["--target", "all", "--stack", "networkd", "--model", model, "--root", join(dir, "root")]);
     expect(r).toMatchObject({ status: 2, stdout: "" });
     expect(r.stderr).toBe("gen-hooks: networkd cannot balance over uplink 'vpn': it has no gateway and MultiPathRoute= needs one; give it a gateway or use mode failover\n");
     expect(existsSync(join(dir, "root"))).toBe(false);
@@ -106,10 +106,6 @@ describe("command line", () => {
       "etc/network/interfaces.d/gen-hooks",
       "etc/nftables.d/gen-hooks.nft",
       "etc/sysctl.d/60-gen-hooks.conf",
-      "etc/systemd/network/10-gen-hooks-eth0.network",
-      "etc/systemd/network/10-gen-hooks-eth1.network",
-      "etc/systemd/network/10-gen-hooks-eth2.network",
-      "etc/systemd/networkd.conf.d/gen-hooks.conf",
       "etc/systemd/system/gen-hooks-nftables.service",
     ]);
     for (const f of tree.keys()) expect(statSync(join(root, f)).mode & 0o777, f).toBe(0o644);
@@ -131,24 +127,24 @@ describe("command line", () => {
     expect(changed.stdout).toContain("--- /dev/null\tmissing\n+++ b/etc/default/ifplugd\tgenerated\n");
     const quiet = runBin(["diff", "--quiet", "--target", "sysctl", "--model", example, "--root", root]);
     expect(quiet).toMatchObject({ status: 1, stdout: "" });
-    const one = runBin(["diff", "--target", "networkd", "--model", example, "--root", root]);
+    const one = runBin(["diff", "--target", "rt_tables", "--model", example, "--root", root]);
     expect(one.status).toBe(0);
   });
 
   it("a stale owned file (from an older model) counts in diff and is removed by --root", () => {
     const root = tmp();
-    runBin(["--target", "all", "--model", example, "--root", root]);
+    runBin(["--target", "all", "--stack", "networkd", "--model", example, "--root", root]);
     const stale = join(root, "etc/systemd/network/10-gen-hooks-eth9.network");
     const foreign = join(root, "etc/systemd/network/20-wired.network");
     writeFileSync(stale, "[Match]\nName=eth9\n");
     writeFileSync(foreign, "[Match]\nName=en*\n");
-    const d = runBin(["diff", "--target", "networkd", "--model", example, "--root", root]);
+    const d = runBin(["diff", "--target", "networkd", "--stack", "networkd", "--model", example, "--root", root]);
     expect(d.status).toBe(1);
     expect(d.stdout).toBe("===================================================================\n--- a/etc/systemd/network/10-gen-hooks-eth9.network\tinstalled\n+++ /dev/null\tno longer generated\n@@ -1,2 +0,0 @@\n-[Match]\n-Name=eth9\n");
-    expect(runBin(["--target", "networkd", "--model", example, "--root", root]).status).toBe(0);
+    expect(runBin(["--target", "networkd", "--stack", "networkd", "--model", example, "--root", root]).status).toBe(0);
     expect(existsSync(stale)).toBe(false);
     expect(existsSync(foreign), "a file gen-hooks does not own stays").toBe(true);
-    expect(runBin(["diff", "--target", "all", "--model", example, "--root", root]).status).toBe(0);
+    expect(runBin(["diff", "--target", "all", "--stack", "networkd", "--model", example, "--root", root]).status).toBe(0);
   });
 
   it("when one file cannot be written, no file is written and no temporary file is left", () => {
@@ -169,10 +165,12 @@ describe("command line", () => {
     const dir = tmp();
     const model = join(dir, "m.yaml");
     writeFileSync(model, "version: 1\nmode: balance\nuplinks:\n  - {name: dsl, interface: eth1, address: 198.51.100.2/24, gateway: 198.51.100.1}\n  - {name: vpn, interface: ppp0, address: 100.100.0.5/32}\n");
-    const all = runBin(["check", "--model", model]);
+    const all = runBin(["check", "--stack", "networkd", "--model", model]);
     expect(all.status).toBe(2);
     expect(all.stderr).toMatch(/networkd cannot balance over uplink 'vpn'/);
-    expect(runBin(["check", "--target", "ifupdown", "--model", model]).status).toBe(0);
+    expect(runBin(["check", "--model", model]).status, "the model's stack is ifupdown, which renders it").toBe(0);
+    writeFileSync(model, readFileSync(model, "utf8") + "options: {stack: networkd}\n");
+    expect(runBin(["check", "--model", model]).status, "options.stack: networkd").toBe(2);
   });
 
   it("every generated file of every fixture names gen-hooks and its model, in its first lines", () => {
@@ -190,7 +188,7 @@ describe("command line", () => {
     runBin(["--target", "all", "--model", example, "--root", a], { env: { TZ: "UTC", LANG: "C", LC_ALL: "C" } });
     runBin(["--target", "all", "--model", example, "--root", b], { cwd: tmpdir(), env: { TZ: "Asia/Kathmandu", LANG: "de_DE.UTF-8", LC_ALL: "tr_TR.UTF-8" } });
     expect(readTree(b)).toEqual(readTree(a));
-    expect(readTree(a).size).toBe(10);
+    expect(readTree(a).size).toBe(6);
   });
 
   it("the admin's /etc/network/interfaces: never written; warnings when it does not read the drop-in or defines an uplink", () => {
@@ -212,5 +210,31 @@ describe("command line", () => {
     expect(runBin(["check", "--root", root, "--model", example]).stderr).toBe("");
     writeFileSync(join(root, "etc/network/interfaces"), "# Generated by gen-hooks from old.yaml. Do not edit.\nauto eth1\n");
     expect(runBin(["check", "--root", root, "--model", example]).stderr).toMatch(/was written by an older gen-hooks and defines the uplinks too/);
+  });
+
+  it("one stack per host: --target all renders the model's stack and removes the other's files; the other stack's target is refused", () => {
+    const root = tmp();
+    expect(runBin(["--target", "all", "--stack", "networkd", "--model", example, "--root", root]).status).toBe(0);
+    expect([...readTree(root).keys()].sort()).toEqual([
+      "etc/iproute2/rt_tables.d/gen-hooks.conf",
+      "etc/nftables.d/gen-hooks.nft",
+      "etc/sysctl.d/60-gen-hooks.conf",
+      "etc/systemd/network/10-gen-hooks-eth0.network",
+      "etc/systemd/network/10-gen-hooks-eth1.network",
+      "etc/systemd/network/10-gen-hooks-eth2.network",
+      "etc/systemd/networkd.conf.d/gen-hooks.conf",
+      "etc/systemd/system/gen-hooks-nftables.service",
+    ]);
+    // switching the host to ifupdown: networkd's files are stale, and go
+    const diff = runBin(["diff", "--target", "all", "--model", example, "--root", root]);
+    expect(diff.status).toBe(1);
+    expect(diff.stdout).toContain("--- a/etc/systemd/network/10-gen-hooks-eth1.network\tinstalled\n+++ /dev/null\tno longer generated");
+    expect(runBin(["--target", "all", "--model", example, "--root", root]).status).toBe(0);
+    const after = [...readTree(root).keys()];
+    expect(after.filter((p) => p.startsWith("etc/systemd/network") || p.includes("networkd"))).toEqual([]);
+    expect(after).toContain("etc/network/interfaces.d/gen-hooks");
+    const refused = runBin(["--target", "networkd", "--model", example, "--root", root]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toBe("gen-hooks: target 'networkd' is for hosts running networkd, and this one runs ifupdown (options.stack, or --stack); two stacks would configure the same interfaces\n");
   });
 });

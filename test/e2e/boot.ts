@@ -6,20 +6,13 @@
 // The overlay is mounted in a private mount namespace that dies with
 // systemd-nspawn, so nothing is left mounted on the machine.
 import { spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { readText, sleep, waitFor, type ExecResult } from "./lab.js";
 import type { Topology } from "./topology.js";
 import type { Release } from "./releases.js";
 
 export type Stack = "ifupdown" | "networkd" | "ifplugd";
-
-/** The targets whose files a host running the stack installs. */
-export const STACK_TARGETS: Record<Stack, string[]> = {
-  ifupdown: ["ifupdown", "rt_tables", "sysctl", "nftables"],
-  networkd: ["networkd", "rt_tables", "sysctl", "nftables"],
-  ifplugd: ["ifupdown", "ifplugd", "rt_tables", "sysctl", "nftables"],
-};
 
 /** The admin's management NIC, configured by the admin's own files, not by gen-hooks. */
 export const MGMT = { dev: "mgmt0", host: "100.64.250.2/24", peer: "100.64.250.1/24" };
@@ -33,6 +26,26 @@ export function addManagement(topo: Topology): void {
 
 /** The management address answers from the management network. */
 export const managementUp = (topo: Topology): boolean => topo.lab.ping("mgmt", MGMT.host.split("/")[0], { count: 1, waitS: 1 });
+
+/** Remove a container's cgroup once its processes are gone (killing any left). */
+function removeCgroup(cgroup: string): void {
+  for (let i = 0; i < 50; i++) {
+    try {
+      rmdirSync(cgroup);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+      // children first (the container's own slices), then what still runs
+      for (const d of readdirSync(cgroup, { withFileTypes: true }).filter((d) => d.isDirectory())) removeCgroup(join(cgroup, d.name));
+      try {
+        writeFileSync(join(cgroup, "cgroup.kill"), "1");
+      } catch {
+        /* older kernels: the lab kills the namespace's processes */
+      }
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
+  }
+}
 
 export class Container {
   readonly upper: string;
@@ -115,8 +128,31 @@ export class Container {
   }
 
   /** Start systemd-nspawn -b; resolves once the container's systemd runs. */
+  /**
+   * The container's own cgroup. Without systemd as the machine's PID 1 and
+   * with --keep-unit, nspawn puts the container under the caller's cgroup:
+   * two containers booted side by side then shared ".../payload/system.slice/
+   * networking.service" and stopped each other's services.
+   */
+  private cgroup(): string {
+    const mount = readText("/proc/self/mountinfo").split("\n").find((l) => l.includes(" - cgroup2 "))?.split(" ")[4];
+    if (!mount) throw new Error("no cgroup2 hierarchy is mounted");
+    return join(mount, "gen-hooks-lab", this.topo.lab.ns("host"));
+  }
+
   async boot(): Promise<void> {
+    const cgroup = this.cgroup();
+    mkdirSync(cgroup, { recursive: true });
+    this.topo.lab.onDestroy(() => {
+      removeCgroup(cgroup);
+      try {
+        rmdirSync(dirname(cgroup)); // the last container out removes gen-hooks-lab
+      } catch {
+        /* another container still runs */
+      }
+    });
     const script = [
+      `echo $$ > ${cgroup}/cgroup.procs`,
       this.mountOverlay(),
       // systemd 257 needs the unified cgroup hierarchy; networkd and
       // systemd-sysctl need a writable /proc/sys/net.

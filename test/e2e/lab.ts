@@ -31,6 +31,7 @@ export class Lab {
   readonly prefix: string;
   private readonly namespaces: string[] = [];
   private readonly processes: ChildProcess[] = [];
+  private readonly cleanups: (() => void)[] = [];
 
   constructor() {
     this.prefix = `gh${process.pid % 100000}x${counter++}`;
@@ -104,6 +105,11 @@ export class Lab {
     }
   }
 
+  /** Run fn when the lab is destroyed, after its processes and namespaces are gone. */
+  onDestroy(fn: () => void): void {
+    this.cleanups.push(fn);
+  }
+
   destroy(): void {
     for (const p of this.processes) {
       try {
@@ -125,6 +131,13 @@ export class Lab {
     }
     for (const ns of this.namespaces.reverse()) spawnSync("ip", ["netns", "del", ns]);
     this.namespaces.length = 0;
+    for (const fn of this.cleanups.splice(0)) {
+      try {
+        fn();
+      } catch {
+        /* keep cleaning */
+      }
+    }
   }
 
   // ---------------------------------------------------------- kernel answers
@@ -140,6 +153,20 @@ export class Lab {
     const r = this.tryRun(role, ["ip", "-j", family, "route", "get", ...args]);
     if (r.status !== 0) return undefined;
     return (JSON.parse(r.stdout) as { dev?: string; gateway?: string; prefsrc?: string }[])[0];
+  }
+
+  /**
+   * Many ip route get lookups in one ip process (ip -batch); the answers of
+   * the lookups that have one, in order (an unreachable one has none).
+   */
+  routeGetMany(role: string, lookups: string[][]): { dev?: string; gateway?: string; prefsrc?: string }[] {
+    const family = lookups[0]?.[0].includes(":") ? "-6" : "-4";
+    const r = spawnSync("ip", ["netns", "exec", this.ns(role), "ip", "-j", "-force", family, "-batch", "-"], {
+      input: lookups.map((l) => `route get ${l.join(" ")}`).join("\n") + "\n",
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    return (r.stdout ?? "").split("\n").filter((l) => l.startsWith("[")).flatMap((l) => JSON.parse(l) as { dev?: string }[]);
   }
 
   ping(role: string, target: string, opts: { from?: string; count?: number; waitS?: number } = {}): boolean {

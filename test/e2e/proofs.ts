@@ -13,15 +13,17 @@ import { countFlows } from "./flows.js";
 import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { runBin } from "../helpers/bin.js";
+import { renderEveryTarget, runBin } from "../helpers/bin.js";
 
-/** The model rendered by the bin into a fresh --root, one target after another ("all" by default). */
-export function render(name: string, modelPath: string, targets = ["all"]): string {
+/**
+ * The model rendered by the bin into a fresh --root: "--target all" for the
+ * stack given (what a host of that stack installs), or every target of both
+ * stacks (the host-process lab runs both from one tree).
+ */
+export function render(name: string, modelPath: string, stack?: "ifupdown" | "networkd"): string {
   const root = mkdtempSync(join(tmpdir(), `gh-e2e-${name}-`));
-  for (const t of targets) {
-    const r = runBin(["--target", t, "--model", modelPath, "--root", root]);
-    if (r.status !== 0) throw new Error(r.stderr);
-  }
+  const r = stack ? runBin(["--target", "all", "--stack", stack, "--model", modelPath, "--root", root]) : renderEveryTarget(modelPath, root);
+  if (r.status !== 0) throw new Error(r.stderr);
   // The admin's /etc/network/interfaces, which gen-hooks never writes. Here
   // it reads gen-hooks's drop-in by name: through the overlay over this
   // machine's /etc, a glob would also read the machine's own drop-ins.
@@ -68,10 +70,10 @@ export function devicesInUse(topo: Topology): Set<string> {
     if (dev) seen.add(dev);
     return seen;
   }
-  for (let sport = 40000; sport < 40032; sport++) {
-    const dev = topo.lab.routeGet("host", [REMOTE4, "ipproto", "tcp", "sport", String(sport), "dport", "443"])?.dev;
-    if (dev) seen.add(dev);
-  }
+  // 32 flows in one ip process: one process each made the check's own
+  // resolution the switch time under load.
+  const flows = Array.from({ length: 32 }, (_, i) => [REMOTE4, "ipproto", "tcp", "sport", String(40000 + i), "dport", "443"]);
+  for (const r of topo.lab.routeGetMany("host", flows)) if (r.dev) seen.add(r.dev);
   return seen;
 }
 

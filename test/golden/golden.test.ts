@@ -1,11 +1,12 @@
-// Golden files: the whole expected/ tree of each scenario, rendered by the
-// built bin with --target all --root. UPDATE_GOLDEN=1 rewrites them.
+// Golden files: the whole expected/ tree of each scenario, every target of
+// both stacks rendered by the built bin under one --root. UPDATE_GOLDEN=1
+// rewrites them.
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTwoFilesPatch } from "diff";
 import { describe, expect, it } from "vitest";
-import { runBin } from "../helpers/bin.js";
+import { renderEveryTarget } from "../helpers/bin.js";
 import { fixturesDir, scenarios } from "../helpers/fixtures.js";
 import { readTree } from "../helpers/tree.js";
 
@@ -20,7 +21,7 @@ describe("golden files", () => {
     it(`${scenario}: every target matches expected/`, () => {
       const out = mkdtempSync(join(tmpdir(), "gh-golden-"));
       try {
-        const r = runBin(["--target", "all", "--model", `fixtures/${scenario}/model.yaml`, "--root", out]);
+        const r = renderEveryTarget(`fixtures/${scenario}/model.yaml`, out);
         expect(r.stderr).toBe("");
         expect(r.status).toBe(0);
         const expectedDir = join(fixturesDir, scenario, "expected");
