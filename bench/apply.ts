@@ -64,7 +64,9 @@ async function main() {
     // ifupdown
     {
       const root = join(dir, "ifupdown");
-      execFileSync(process.execPath, [bin, "--target", "all", "--model", path, "--root", root]);
+      execFileSync(process.execPath, [bin, "--target", "all", "--stack", "ifupdown", "--model", path, "--root", root]);
+      // the admin's file, reading only gen-hooks's drop-in (see test/e2e/proofs.ts)
+      writeFileSync(join(root, "etc/network/interfaces"), "source /etc/network/interfaces.d/gen-hooks\n");
       await withHost(m, root, async (topo) => {
         const { lab } = topo;
         const ifupdown = new Ifupdown(topo, root);
@@ -83,7 +85,7 @@ async function main() {
     // networkd, with the service that loads the sets
     {
       const root = join(dir, "networkd");
-      execFileSync(process.execPath, [bin, "--target", "all", "--model", path, "--root", root]);
+      execFileSync(process.execPath, [bin, "--target", "all", "--stack", "networkd", "--model", path, "--root", root]);
       await withHost(m, root, async (topo) => {
         const { lab } = topo;
         const networkd = new Networkd(topo, root);

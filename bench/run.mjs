@@ -57,7 +57,8 @@ function renderAtScale(prefixes, runs = 5) {
   let rss = 0;
   for (let i = 0; i < runs; i++) {
     const root = join(work, `out-${prefixes}-${i}`);
-    const r = timeRun([process.execPath, "--require", join(here, "rss.cjs"), bin, "--target", "all", "--model", model, "--root", root]);
+    // networkd's files and the shared ones: what netplan generate's output does
+    const r = timeRun([process.execPath, "--require", join(here, "rss.cjs"), bin, "--target", "all", "--stack", "networkd", "--model", model, "--root", root]);
     ours.push(r.ms);
     rss = Math.max(rss, r.rssMiB ?? 0);
     rmSync(root, { recursive: true, force: true });
