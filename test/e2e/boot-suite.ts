@@ -68,6 +68,22 @@ async function restartsKeepState(c: Container, topo: Topology, plan: Plan, inten
 }
 
 /**
+ * The ifplugd package writes /etc/default/ifplugd from debconf on
+ * dpkg-reconfigure and upgrades; its config script first reads the file's
+ * values back, so the settings must come out the same (only the comments go).
+ */
+async function ifplugdOutlivesDebconf(c: Container, topo: Topology, plan: Plan, intended: string): Promise<void> {
+  const values = () => c.sh('. /etc/default/ifplugd; printf "%s|%s|%s|%s" "$INTERFACES" "$HOTPLUG_INTERFACES" "$ARGS" "$SUSPEND_ACTION"').stdout;
+  const before = values();
+  expect(before).toBe(`${plan.ifplugd.interfaces.join(" ")}||${plan.ifplugd.args}|stop`);
+  const r = c.exec(["env", "DEBIAN_FRONTEND=noninteractive", "dpkg-reconfigure", "ifplugd"], 120_000);
+  expect(r.status, `dpkg-reconfigure ifplugd: ${r.stderr}`).toBe(0);
+  expect(values(), "ifplugd's settings after dpkg-reconfigure").toBe(before);
+  expect(await settle(topo, () => planned(topo, plan), 30_000), "the planned state after ifplugd restarted").toBe(true);
+  expect(topo.lab.snapshot("host"), "state after dpkg-reconfigure ifplugd").toBe(intended);
+}
+
+/**
  * Debian's nftables.service flushes the whole ruleset when it reloads or
  * restarts: the table inet gen_hooks must be back, the same, after either.
  */
@@ -135,6 +151,7 @@ async function bootProof(release: Release, scenario: string, model: Model, plan:
 
         await restartsKeepState(c, topo, plan, intended);
         await natOutlivesNftables(c, topo);
+        if (stack === "ifplugd") await ifplugdOutlivesDebconf(c, topo, plan, intended);
 
         // Carrier failover by whichever mechanism the stack uses.
         const failover =
