@@ -47,6 +47,12 @@ function window(line: string, col: number): { text: string; caret: number } {
   return { text: `${head}${line.slice(start, end)}${end < line.length ? "..." : ""}`, caret: col - start + head.length };
 }
 
+/** Why a file could not be read, in words (the model, a prefix list). */
+export function unreadable(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code ?? "";
+  return code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code === "EACCES" ? "permission denied" : (err as Error).message;
+}
+
 /** Bad command line: exit 2. */
 export class UsageError extends Error {}
 

@@ -26,7 +26,7 @@ export function planFromFile(modelPath: string): Plan {
  * would configure the same interfaces); naming the other stack's target is
  * refused.
  */
-export function selectTargets(name: string, stack: Stack = "ifupdown") {
+export function selectTargets(name: string, stack: Stack) {
   if (name === "all") return targets.filter((t) => t.stack === undefined || t.stack === stack);
   const t = findTarget(name);
   if (!t) throw new UsageError(`unknown target '${name}'; targets: ${targetNames.join(", ")}, all`);
@@ -39,7 +39,7 @@ export function selectTargets(name: string, stack: Stack = "ifupdown") {
  * Owned-path patterns of the selected targets. With "all", also the other
  * stack's own files: left by a switch of stack, they count as stale.
  */
-export function ownedPatterns(targetName: string, stack: Stack = "ifupdown"): string[] {
+export function ownedPatterns(targetName: string, stack: Stack): string[] {
   const selected = selectTargets(targetName, stack);
   const other = targetName === "all" ? targets.filter((t) => t.stack !== undefined && t.stack !== stack) : [];
   return [...new Set([...selected, ...other].flatMap((t) => t.owns ?? []))];

@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { clip, parsePrefix } from "./addr.js";
-import type { ModelIssue } from "../errors.js";
+import { unreadable, type ModelIssue } from "../errors.js";
 import type { Family, Prefix } from "./types.js";
 
 /** A list path as written in the model: relative ones are taken from the model's folder. */
@@ -13,7 +13,7 @@ export function listPath(modelFile: string, written: string): string {
 }
 
 export interface ListContext {
-  /** How the list is named in messages (as written in the model). */
+  /** How the list is named in messages: its path as written, from the model's folder. */
   shown: string;
   /** The key path, for messages: uplinks[0].destination-lists[1] */
   key: string;
@@ -60,12 +60,11 @@ export function parsePrefixList(text: string, ctx: ListContext, issues: ModelIss
   return out;
 }
 
-/** Read a list file; undefined (and an issue at the model's key) when it cannot be read. */
+/** A list file's text, or why it cannot be read (reported at the model's key). */
 export function readListText(path: string): string | { error: string } {
   try {
     return readFileSync(path, "utf8");
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? "";
-    return { error: code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code === "EACCES" ? "permission denied" : (err as Error).message };
+    return { error: unreadable(err) };
   }
 }

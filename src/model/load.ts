@@ -2,7 +2,7 @@
 // error can name file, line and column.
 import { readFileSync } from "node:fs";
 import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, visit, type Node, type Document, type YAMLSeq } from "yaml";
-import { ModelError, formatPath, type SourcePos, type ModelIssue } from "../errors.js";
+import { ModelError, formatPath, unreadable, type SourcePos, type ModelIssue } from "../errors.js";
 
 export type PathSeg = string | number;
 
@@ -21,9 +21,7 @@ export function loadModelFile(file: string): LoadedModel {
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? "";
-    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (err as Error).message;
-    throw new ModelError([{ file, pos: { line: 1, col: 1 }, path: "", message: `cannot read the model: ${why}` }]);
+    throw new ModelError([{ file, pos: { line: 1, col: 1 }, path: "", message: `cannot read the model: ${unreadable(err)}` }]);
   }
   return parseModelText(text, file);
 }

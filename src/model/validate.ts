@@ -265,8 +265,7 @@ function normalize(loaded: LoadedModel, raw: RawModel, issues: ModelIssue[]): Mo
 function readDestinationLists(loaded: LoadedModel, u: RawUplink, base: PathSeg[], addresses: Cidr[], gateways: Gateway[], into: Prefix[], issues: ModelIssue[]): void {
   const lists = u["destination-lists"] ?? [];
   if (lists.length === 0) return;
-  const families = new Set(addresses.map((a) => a.family));
-  const routable = (f: Family) => families.has(f) && (gateways.length === 0 || gateways.some((g) => g.family === f));
+  const routable = routableFamilies(addresses, gateways);
   const seen = new Set(into.map((p) => p.text));
   lists.forEach((written, i) => {
     const at: PathSeg[] = [...base, "destination-lists", i];
@@ -283,6 +282,12 @@ function readDestinationLists(loaded: LoadedModel, u: RawUplink, base: PathSeg[]
       into.push(p);
     }
   });
+}
+
+/** Whether an uplink with these addresses and gateways has a path for a family (a selector of it needs one). */
+function routableFamilies(addresses: Cidr[], gateways: Gateway[]): (f: Family) => boolean {
+  const families = new Set(addresses.map((a) => a.family));
+  return (f) => families.has(f) && (gateways.length === 0 || gateways.some((g) => g.family === f));
 }
 
 // ---------------------------------------------------------------- across keys
@@ -360,7 +365,7 @@ function crossCheck(loaded: LoadedModel, model: Model, issues: ModelIssue[]): vo
   // Selectors must have a path of their family through the uplink.
   for (const u of model.uplinks) {
     const families = new Set(u.addresses.map((a) => a.family));
-    const routable = (f: Family) => families.has(f) && (u.gateways.length === 0 || u.gateways.some((g) => g.family === f));
+    const routable = routableFamilies(u.addresses, u.gateways);
     // Those from lists were checked where their line is known.
     for (let i = 0; i < u.inlineDestinations; i++) {
       const d = u.destinations[i];

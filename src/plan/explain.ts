@@ -16,12 +16,8 @@ export interface Query {
   iif?: string;
 }
 
-export interface Nexthop {
-  via?: string;
-  dev: string;
-  weight: number;
-  uplink: string;
-}
+/** A nexthop as explain shows it: the plan's, without the hooks' probe address. */
+export type Nexthop = Omit<PlanNexthop, "probe">;
 
 export interface Answer {
   query: Query;
