@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { loadModelFile } from "../src/model/load.js";
 import { validateModel } from "../src/model/validate.js";
 import { labUnavailable, waitFor, type Lab } from "../test/e2e/lab.js";
-import { Ifupdown, Networkd, withHost } from "../test/e2e/stacks.js";
+import { Ifupdown, Networkd, withHost, writeAdminInterfaces } from "../test/e2e/stacks.js";
 
 const prefixes = Number(process.argv[2] ?? 20000);
 const bin = new URL("../dist/gen-hooks.cjs", import.meta.url).pathname;
@@ -65,8 +65,7 @@ async function main() {
     {
       const root = join(dir, "ifupdown");
       execFileSync(process.execPath, [bin, "--target", "all", "--stack", "ifupdown", "--model", path, "--root", root]);
-      // the admin's file, reading only gen-hooks's drop-in (see test/e2e/proofs.ts)
-      writeFileSync(join(root, "etc/network/interfaces"), "source /etc/network/interfaces.d/gen-hooks\n");
+      writeAdminInterfaces(root);
       await withHost(m, root, async (topo) => {
         const { lab } = topo;
         const ifupdown = new Ifupdown(topo, root);

@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { cpus, release, tmpdir } from "node:os";
 import { join } from "node:path";
 import { startup } from "./startup.mjs";
+import { benchPrefix } from "./prefixes.mjs";
 
 const here = new URL(".", import.meta.url).pathname;
 const bin = join(here, "../dist/gen-hooks.cjs");
@@ -23,10 +24,7 @@ function scaleModel(uplinks, prefixes) {
 /** The scale model as netplan YAML: pins as routes in a table, one rule per table. */
 function scaleNetplan(uplinks, prefixes) {
   const per = Array.from({ length: uplinks }, () => []);
-  for (let i = 0; i < prefixes; i++) {
-    const text = i < 131072 ? `198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}/32` : `100.${64 + ((i - 131072) >> 16)}.${((i - 131072) >> 8) & 255}.0/24`;
-    per[i % uplinks].push(text);
-  }
+  for (let i = 0; i < prefixes; i++) per[i % uplinks].push(benchPrefix(i));
   const lines = ["network:", "  version: 2", "  renderer: networkd", "  ethernets:"];
   for (let u = 0; u < uplinks; u++) {
     const net = `100.${64 + (u >> 8)}.${u & 255}`;
@@ -49,22 +47,34 @@ function timeRun(args) {
   return { ms, rssMiB: rss ? Number(rss[1]) / 1024 : undefined };
 }
 
+/**
+ * Median time and peak memory of `runs` renders of the model with --target
+ * all (and extra arguments); between() runs after each, so that a peer's
+ * runs alternate with ours.
+ */
+function timeRenders(model, extra, runs, between = () => {}) {
+  const times = [];
+  let rss = 0;
+  for (let i = 0; i < runs; i++) {
+    const root = join(work, `out-${i}`);
+    const r = timeRun([process.execPath, "--require", join(here, "rss.cjs"), bin, "--target", "all", ...extra, "--model", model, "--root", root]);
+    times.push(r.ms);
+    rss = Math.max(rss, r.rssMiB ?? 0);
+    rmSync(root, { recursive: true, force: true });
+    between();
+  }
+  return { ms: median(times), rssMiB: rss };
+}
+
 function renderAtScale(prefixes, runs = 5) {
   const model = scaleModel(64, prefixes);
   const netplanRoot = has("netplan") ? scaleNetplan(64, prefixes) : undefined;
-  const ours = [];
   const peer = [];
-  let rss = 0;
-  for (let i = 0; i < runs; i++) {
-    const root = join(work, `out-${prefixes}-${i}`);
-    // networkd's files and the shared ones: what netplan generate's output does
-    const r = timeRun([process.execPath, "--require", join(here, "rss.cjs"), bin, "--target", "all", "--stack", "networkd", "--model", model, "--root", root]);
-    ours.push(r.ms);
-    rss = Math.max(rss, r.rssMiB ?? 0);
-    rmSync(root, { recursive: true, force: true });
+  // networkd's files and the shared ones: what netplan generate's output does
+  const ours = timeRenders(model, ["--stack", "networkd"], runs, () => {
     if (netplanRoot) peer.push(timeRun(["netplan", "generate", "--root-dir", netplanRoot]).ms);
-  }
-  return { ms: median(ours), rssMiB: rss, netplanMs: netplanRoot ? median(peer) : undefined };
+  });
+  return { ...ours, netplanMs: netplanRoot ? median(peer) : undefined };
 }
 
 /** Two uplinks, n prefixes pinned to one of them from a list file (destination-lists). */
@@ -72,20 +82,11 @@ function renderList(n, runs = 3) {
   const dir = join(work, `list-${n}`);
   mkdirSync(join(dir, "lists"), { recursive: true });
   const lines = ["# bench: one prefix a line"];
-  for (let i = 0; i < n; i++) lines.push(i < 131072 ? `198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}` : `100.${64 + ((i - 131072) >> 16)}.${((i - 131072) >> 8) & 255}.${(i - 131072) & 255}/32`);
+  for (let i = 0; i < n; i++) lines.push(benchPrefix(i));
   writeFileSync(join(dir, "lists/big.txt"), lines.join("\n") + "\n");
   const model = join(dir, "model.yaml");
   writeFileSync(model, "version: 1\nuplinks:\n  - {name: vpn, interface: eth1, address: 203.0.113.2/24, gateway: 203.0.113.1, destination-lists: [lists/big.txt]}\n  - {name: isp, interface: eth2, address: 192.0.2.2/24, gateway: 192.0.2.1}\n");
-  const times = [];
-  let rss = 0;
-  for (let i = 0; i < runs; i++) {
-    const root = join(dir, `out-${i}`);
-    const r = timeRun([process.execPath, "--require", join(here, "rss.cjs"), bin, "--target", "all", "--model", model, "--root", root]);
-    times.push(r.ms);
-    rss = Math.max(rss, r.rssMiB ?? 0);
-    rmSync(root, { recursive: true, force: true });
-  }
-  return { ms: median(times), rssMiB: rss };
+  return timeRenders(model, [], runs);
 }
 
 const cpu = cpus()[0]?.model ?? "unknown CPU";

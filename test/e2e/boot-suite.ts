@@ -19,16 +19,12 @@ import { labUnavailable, readText, waitFor } from "./lab.js";
 import type { Topology } from "./topology.js";
 import { settle, withTopology } from "./stacks.js";
 import { behaviourChecks, explainChecks, kernelRules } from "./checks.js";
-import { expectChecks, expectRules, failoverCascade, flowsByWeight, natThroughEachUplink, pinsWinOverHash, ready, render, tally } from "./proofs.js";
+import { expectChecks, expectRules, failoverCascade, flowsByWeight, natThroughEachUplink, pinsWinOverHash, ready, render, setsLoaded, tally } from "./proofs.js";
 import { addManagement, Container, managementUp, type Stack } from "./boot.js";
-import { bootUnavailable, ensureRoot, selectedReleases, type Release } from "./releases.js";
+import { bootUnavailable, ensureRoot, hasIfplugd, selectedReleases, type Release } from "./releases.js";
 
 const roots = new Map<string, string>();
 const boots: string[] = [];
-
-/** Every destination set's table holds all its routes (the links are up). */
-const setsLoaded = (topo: Topology, plan: Plan) =>
-  plan.destinationSets.every((s) => topo.lab.run("host", ["ip", "-o", `-${s.family}`, "route", "show", "table", String(s.table)]).trim().split("\n").filter(Boolean).length === s.count);
 
 /** The whole planned state: rules, defaults, addresses past DAD, destination sets. */
 const planned = (topo: Topology, plan: Plan) => ready(topo, plan) && setsLoaded(topo, plan);
@@ -37,7 +33,7 @@ const planned = (topo: Topology, plan: Plan) => ready(topo, plan) && setsLoaded(
 function stacksFor(release: Release, model: Model, plan: Plan): Stack[] {
   const stacks: Stack[] = ["ifupdown", "networkd"];
   // ifplugd does failover only where the model turns the kernel's off; Debian 13 has no ifplugd.
-  if (release.hasIfplugd && !model.options.linkdownFailover && plan.ifplugd.interfaces.length > 0) stacks.push("ifplugd");
+  if (hasIfplugd(release) && !model.options.linkdownFailover && plan.ifplugd.interfaces.length > 0) stacks.push("ifplugd");
   return stacks;
 }
 

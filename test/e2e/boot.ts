@@ -8,9 +8,10 @@
 import { spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { readText, sleep, waitFor, type ExecResult } from "./lab.js";
+import { execResult, readText, sleep, sleepSync, waitFor, type ExecResult } from "./lab.js";
+import { networkdComplaints } from "./stacks.js";
 import type { Topology } from "./topology.js";
-import type { Release } from "./releases.js";
+import { hasIfplugd, type Release } from "./releases.js";
 
 export type Stack = "ifupdown" | "networkd" | "ifplugd";
 
@@ -42,13 +43,13 @@ function removeCgroup(cgroup: string): void {
       } catch {
         /* older kernels: the lab kills the namespace's processes */
       }
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+      sleepSync(100);
     }
   }
 }
 
 export class Container {
-  readonly upper: string;
+  private readonly upper: string;
   private readonly work: string;
   private readonly merged: string;
   readonly console: string;
@@ -80,8 +81,7 @@ export class Container {
 
   /** A shell script run in a private mount namespace with the overlay mounted. */
   private inOverlay(script: string): ExecResult {
-    const r = spawnSync("unshare", ["-m", "--propagation", "private", "sh", "-ec", `${this.mountOverlay()}\n${script}`], { encoding: "utf8", timeout: 60_000 });
-    return { status: r.status ?? -1, stdout: r.stdout ?? "", stderr: (r.stderr ?? "") + (r.error ? String(r.error) : "") };
+    return execResult(spawnSync("unshare", ["-m", "--propagation", "private", "sh", "-ec", `${this.mountOverlay()}\n${script}`], { encoding: "utf8", timeout: 60_000 }));
   }
 
   /**
@@ -99,11 +99,11 @@ export class Container {
     // nftables.service as an admin with a firewall has it: Debian's
     // /etc/nftables.conf, whose "flush ruleset" gen-hooks-nftables.service outlives.
     const steps = [`${sc} enable nftables.service`, ...installable.map((u) => `${sc} enable ${u}`)];
-    const noIfplugd = this.release.hasIfplugd ? [`${sc} mask ifplugd.service`] : [];
+    const noIfplugd = hasIfplugd(this.release) ? [`${sc} mask ifplugd.service`] : [];
     if (this.stack === "networkd") steps.push(`${sc} enable systemd-networkd.service`, ...noIfplugd);
     if (this.stack === "ifupdown") steps.push(`${sc} enable networking.service`, ...noIfplugd);
     if (this.stack === "ifplugd") {
-      if (!this.release.hasIfplugd) throw new Error(`Debian ${this.release.version} has no ifplugd`);
+      if (!hasIfplugd(this.release)) throw new Error(`Debian ${this.release.version} has no ifplugd`);
       steps.push(`${sc} enable networking.service`); // ifplugd's init script is enabled by its package
     }
     // The admin's own configuration beside gen-hooks's: a management NIC.
@@ -183,8 +183,7 @@ export class Container {
 
   /** argv run inside the container (all its namespaces). */
   exec(argv: string[], timeoutMs = 60_000): ExecResult {
-    const r = spawnSync("nsenter", ["-t", String(this.initPid), "-a", ...argv], { encoding: "utf8", timeout: timeoutMs });
-    return { status: r.status ?? -1, stdout: r.stdout ?? "", stderr: (r.stderr ?? "") + (r.error ? String(r.error) : "") };
+    return execResult(spawnSync("nsenter", ["-t", String(this.initPid), "-a", ...argv], { encoding: "utf8", timeout: timeoutMs }));
   }
 
   sh(script: string, timeoutMs = 60_000): ExecResult {
@@ -209,9 +208,7 @@ export class Container {
 
   /** Lines of networkd's journal where it skipped a setting or failed. */
   networkdComplaints(): string[] {
-    return this.journal(["-u", "systemd-networkd", "-o", "cat", "-p", "info"])
-      .split("\n")
-      .filter((l) => /ignoring|Failed|failed|Invalid|invalid|Unknown/.test(l));
+    return networkdComplaints(this.journal(["-u", "systemd-networkd", "-o", "cat", "-p", "info"]));
   }
 
   systemctl(...args: string[]): ExecResult {

@@ -2,7 +2,7 @@
 // and process it makes carries the run's unique prefix and is removed by
 // destroy(), which tests call from finally/afterAll. Nothing here touches
 // the machine's own namespace except creating and deleting namespaces.
-import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
 
 let counter = 0;
@@ -16,15 +16,22 @@ export interface ExecResult {
 /** Why the real-stack tests cannot run here, or undefined when they can. */
 export function labUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return "not root";
-  for (const tool of ["ip", "ifup", "nft", "sysctl", "ping"]) {
-    if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) return `${tool} is not installed`;
-  }
+  const missing = missingTool(["ip", "ifup", "nft", "sysctl", "ping"]);
+  if (missing) return missing;
   if (spawnSync("sh", ["-c", "test -x /lib/systemd/systemd-networkd"]).status !== 0) return "systemd-networkd is not installed";
   const probe = `ghprobe${process.pid}`;
   const r = spawnSync("ip", ["netns", "add", probe], { encoding: "utf8" });
   if (r.status !== 0) return `cannot create network namespaces: ${r.stderr.trim()}`;
   spawnSync("ip", ["netns", "del", probe]);
   return undefined;
+}
+
+export const installed = (tool: string): boolean => spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
+
+/** "TOOL is not installed" for the first tool missing, or undefined. */
+export function missingTool(tools: string[]): string | undefined {
+  const tool = tools.find((t) => !installed(t));
+  return tool && `${tool} is not installed`;
 }
 
 export class Lab {
@@ -58,11 +65,12 @@ export class Lab {
   }
 
   tryRun(role: string, argv: string[], opts: { timeoutMs?: number } = {}): ExecResult {
-    const r = spawnSync("ip", ["netns", "exec", this.ns(role), ...argv], {
-      encoding: "utf8",
-      timeout: opts.timeoutMs ?? 30_000,
-    });
-    return { status: r.status ?? -1, stdout: r.stdout ?? "", stderr: (r.stderr ?? "") + (r.error ? String(r.error) : "") };
+    return execResult(
+      spawnSync("ip", ["netns", "exec", this.ns(role), ...argv], {
+        encoding: "utf8",
+        timeout: opts.timeoutMs ?? 30_000,
+      }),
+    );
   }
 
   sh(role: string, script: string, opts: { timeoutMs?: number } = {}): string {
@@ -231,8 +239,13 @@ export async function waitFor(cond: () => boolean, timeoutMs: number, stepMs = 1
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Only for the short wait inside stop(), which cleanup needs synchronous. */
-function sleepSync(ms: number): void {
+/** A spawnSync result as an ExecResult; a spawn failure (a timeout) lands in stderr. */
+export function execResult(r: SpawnSyncReturns<string>): ExecResult {
+  return { status: r.status ?? -1, stdout: r.stdout ?? "", stderr: (r.stderr ?? "") + (r.error ? String(r.error) : "") };
+}
+
+/** Only for the short waits of cleanup, which must stay synchronous. */
+export function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 

@@ -10,7 +10,8 @@ import { waitFor } from "./lab.js";
 import { REMOTE4, REMOTE6, type Topology } from "./topology.js";
 import { kernelRules, preferredUplink, sample, type Check } from "./checks.js";
 import { countFlows } from "./flows.js";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { writeAdminInterfaces } from "./stacks.js";
+import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderEveryTarget, runBin } from "../helpers/bin.js";
@@ -24,11 +25,7 @@ export function render(name: string, modelPath: string, stack?: "ifupdown" | "ne
   const root = mkdtempSync(join(tmpdir(), `gh-e2e-${name}-`));
   const r = stack ? runBin(["--target", "all", "--stack", stack, "--model", modelPath, "--root", root]) : renderEveryTarget(modelPath, root);
   if (r.status !== 0) throw new Error(r.stderr);
-  // The admin's /etc/network/interfaces, which gen-hooks never writes. Here
-  // it reads gen-hooks's drop-in by name: through the overlay over this
-  // machine's /etc, a glob would also read the machine's own drop-ins.
-  if (existsSync(join(root, "etc/network/interfaces.d/gen-hooks")))
-    writeFileSync(join(root, "etc/network/interfaces"), "source /etc/network/interfaces.d/gen-hooks\n");
+  if (existsSync(join(root, "etc/network/interfaces.d/gen-hooks"))) writeAdminInterfaces(root);
   return root;
 }
 
@@ -42,6 +39,13 @@ export const rulesMatch = (topo: Topology, plan: Plan) => ([4, 6] as Family[]).e
 export const remote = (f: Family) => (f === 4 ? REMOTE4 : REMOTE6);
 
 /** Planned rules present, a default for every family, no address still in DAD. */
+/** How many routes of the family the host's table holds. */
+export const routesInTable = (topo: Topology, family: Family, table: number): number =>
+  topo.lab.run("host", ["ip", "-o", `-${family}`, "route", "show", "table", String(table)]).trim().split("\n").filter(Boolean).length;
+
+/** Every destination set's table holds all its routes (the links are up). */
+export const setsLoaded = (topo: Topology, plan: Plan) => plan.destinationSets.every((s) => routesInTable(topo, s.family, s.table) === s.count);
+
 export const ready = (topo: Topology, plan: Plan) =>
   rulesMatch(topo, plan) &&
   plan.families.every((f) => topo.lab.routeGet("host", [remote(f)]) !== undefined) &&
@@ -104,7 +108,7 @@ export async function failoverCascade(topo: Topology, label: string, limitMs: nu
     expect(topo.lab.ping("host", REMOTE4, { count: 3, waitS: 2 }), `${label}: the internet answers after ${what}`).toBe(true);
     // Every destination set is whole again once its link is back.
     for (const set of topo.plan.destinationSets.filter((d) => !down.includes(d.dev))) {
-      const held = topo.lab.run("host", ["ip", "-o", `-${set.family}`, "route", "show", "table", String(set.table)]).trim().split("\n").filter(Boolean).length;
+      const held = routesInTable(topo, set.family, set.table);
       expect(held, `${label}: after ${what}, table ${set.table} holds the ${set.count} pinned destinations of ${set.uplink}`).toBe(set.count);
     }
     // Pinned destinations of a cut uplink fall through to the others, and come back.

@@ -2,28 +2,28 @@
 // release with the stacks' packages, built once per machine and cached. A
 // root is never booted directly: each boot lays an overlay over it, so the
 // cached root stays pristine.
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { missingTool } from "./lab.js";
 
 export interface Release {
   codename: "bookworm" | "trixie";
   version: number;
   packages: string[];
-  /** what ifupdown calls for "inet dhcp" on this release */
-  dhcpClient: string;
-  /** ifplugd is gone from Debian 13 */
-  hasIfplugd: boolean;
 }
+
+/** ifplugd is gone from Debian 13: a root has it when its packages do. */
+export const hasIfplugd = (r: Release): boolean => r.packages.includes("ifplugd");
 
 const common = ["systemd", "dbus", "ifupdown", "iproute2", "nftables", "iputils-ping", "procps", "conntrack", "dnsmasq-base"];
 
 export const RELEASES: Release[] = [
   // Debian 12 as shipped: dhclient is ifupdown's DHCP client; ifplugd exists.
-  { codename: "bookworm", version: 12, packages: [...common, "isc-dhcp-client", "ifplugd"], dhcpClient: "dhclient", hasIfplugd: true },
+  { codename: "bookworm", version: 12, packages: [...common, "isc-dhcp-client", "ifplugd"] },
   // Debian 13: dhcpcd. isc-dhcp-client stays out: ifupdown would still prefer it.
-  { codename: "trixie", version: 13, packages: [...common, "dhcpcd-base"], dhcpClient: "dhcpcd", hasIfplugd: false },
+  { codename: "trixie", version: 13, packages: [...common, "dhcpcd-base"] },
 ];
 
 /** The releases this run boots: GEN_HOOKS_RELEASES=trixie (or 13) limits it. */
@@ -94,8 +94,5 @@ export async function ensureRoot(r: Release): Promise<string> {
 
 /** Why release roots cannot be built or booted here, or undefined. */
 export function bootUnavailable(): string | undefined {
-  for (const tool of ["debootstrap", "systemd-nspawn", "nsenter", "unshare"]) {
-    if (spawnSync("sh", ["-c", `command -v ${tool}`]).status !== 0) return `${tool} is not installed`;
-  }
-  return undefined;
+  return missingTool(["debootstrap", "systemd-nspawn", "nsenter", "unshare"]);
 }

@@ -3,7 +3,6 @@
 // and ifupdown driven by ifplugd where the model leaves failover to it. The
 // kernel and real packets are asked whether the model's promises hold.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -12,14 +11,14 @@ import { validateModel } from "../../src/model/validate.js";
 import { buildPlan } from "../../src/plan/plan.js";
 import type { Family } from "../../src/model/types.js";
 import { scenarios } from "../helpers/fixtures.js";
-import { Lab, labUnavailable, waitFor } from "./lab.js";
+import { installed, Lab, labUnavailable, waitFor } from "./lab.js";
 import { Ifplugd, Ifupdown, Networkd, settle, withHost } from "./stacks.js";
 import { behaviourChecks, explainChecks, kernelRules } from "./checks.js";
 import { expectChecks, expectRules, failoverCascade, flowsByWeight, natThroughEachUplink, pinsWinOverHash, ready, render, tally } from "./proofs.js";
 
 const unavailable = labUnavailable();
-const hasIfplugd = spawnSync("sh", ["-c", "command -v ifplugd"]).status === 0;
-if (!unavailable && !hasIfplugd) console.warn("SKIPPING the host-process ifplugd tests: ifplugd is not installed (Debian 13 has none)");
+const ifplugdInstalled = installed("ifplugd");
+if (!unavailable && !ifplugdInstalled) console.warn("SKIPPING the host-process ifplugd tests: ifplugd is not installed (Debian 13 has none)");
 if (unavailable && process.env.CI === "true") throw new Error(`real-stack tests cannot run under CI: ${unavailable}`);
 if (unavailable) console.warn(`SKIPPING real-stack tests: ${unavailable}`);
 
@@ -143,7 +142,7 @@ describe.skipIf(!!unavailable)("fixtures on real stacks", () => {
 
     // ifplugd is the failover mechanism only where the model turns the kernel's off;
     // on a Debian 13 machine there is no ifplugd (the booted lab's Debian 12 root has it).
-    if (!kernelFailover && plan.ifplugd.interfaces.length > 0 && hasIfplugd)
+    if (!kernelFailover && plan.ifplugd.interfaces.length > 0 && ifplugdInstalled)
     it(`${scenario}: ifupdown + ifplugd`, async () => {
       const root = render(scenario, modelPath);
       try {

@@ -153,10 +153,23 @@ export class Networkd {
 
   /** Lines where networkd says it skipped a setting or failed. */
   complaints(): string[] {
-    return this.logText()
-      .split("\n")
-      .filter((l) => /ignoring|Failed|failed|Invalid|invalid|Unknown/.test(l));
+    return networkdComplaints(this.logText());
   }
+}
+
+/** Lines of a networkd log where it skipped a setting ("..., ignoring") or failed. */
+export function networkdComplaints(log: string): string[] {
+  return log.split("\n").filter((l) => /ignoring|Failed|failed|Invalid|invalid|Unknown/.test(l));
+}
+
+/**
+ * The admin's /etc/network/interfaces in a rendered root, which gen-hooks
+ * never writes. It reads gen-hooks's drop-in by name: through the overlay
+ * over this machine's /etc (inRenderedEtc), a glob would also read the
+ * machine's own drop-ins.
+ */
+export function writeAdminInterfaces(root: string): void {
+  writeFileSync(join(root, "etc/network/interfaces"), "source /etc/network/interfaces.d/gen-hooks\n");
 }
 
 /** Wait until the host's rules and routes stop changing (and cond holds). */
