@@ -50,6 +50,8 @@ export function runCli(argv: string[], io: Io = { out: (s) => process.stdout.wri
       if (opts.root) {
         writeTree(opts.root, files, staleFiles(opts.root, ownedPatterns(opts.target, stack), files));
         warnAboutHost(opts.root, plan, opts.target, stack);
+      } else if (files.length === 0) {
+        throw new UsageError(`target '${opts.target}' renders no file for this model`);
       } else if (files.length === 1) {
         io.out(files[0].content);
       } else {
@@ -70,7 +72,8 @@ export function runCli(argv: string[], io: Io = { out: (s) => process.stdout.wri
       checkTargets(plan, opts.target, stack);
       warnAboutHost(opts.root, plan, opts.target, stack);
       const rules = (f: number) => plan.rules.filter((r) => r.family === f).length;
-      io.out(`${opts.model}: ok: ${plan.uplinks.length} uplink(s), ${plan.mode}, ${plan.tables.length} table(s), ${rules(4)} IPv4 rule(s), ${rules(6)} IPv6 rule(s)\n`);
+      const leased = plan.uplinks.filter((u) => u.learned.length > 0).length;
+      io.out(`${opts.model}: ok: ${plan.uplinks.length} uplink(s)${leased > 0 ? ` (${leased} leased)` : ""}, ${plan.mode}, ${plan.tables.length} table(s), ${rules(4)} IPv4 rule(s), ${rules(6)} IPv6 rule(s)\n`);
     });
 
   program

@@ -31,12 +31,23 @@ export interface Gateway {
 
 export type Nat = "none" | "masquerade" | "snat";
 
+/** Where an uplink learns the address (and gateway) of one family at run time. */
+export type LearnedSource = "dhcp" | "slaac" | "ppp";
+export const LEARNED_FAMILY: Record<LearnedSource, Family> = { dhcp: 4, slaac: 6, ppp: 4 };
+
+export interface Learned {
+  family: Family;
+  source: LearnedSource;
+}
+
 export interface Uplink {
   index: number;
   name: string;
   interface: string;
-  addresses: Cidr[];
-  gateways: Gateway[]; // empty: point-to-point link, routes go "dev IF"
+  addresses: Cidr[]; // static ones
+  /** Families whose address and gateway the uplink learns (at most one source each, none static). */
+  learned: Learned[];
+  gateways: Gateway[]; // static ones; empty and nothing learned: point-to-point link, routes go "dev IF"
   onlink: boolean;
   table?: number;
   metric?: number;

@@ -7,7 +7,7 @@ import { ModelError, formatPath, type ModelIssue } from "../errors.js";
 import { listPath, parsePrefixList, readListText } from "./lists.js";
 import type { LoadedModel, PathSeg } from "./load.js";
 import { clip, contains, isLinkLocal, networkOrBroadcast, notAHost, overlaps, parseInterfaceCidr, parseIp, parsePrefix } from "./addr.js";
-import type { Cidr, Family, Gateway, Lan, Model, Prefix, UidRange, Uplink } from "./types.js";
+import { LEARNED_FAMILY, type Cidr, type Family, type Gateway, type Lan, type Learned, type LearnedSource, type Model, type Prefix, type UidRange, type Uplink } from "./types.js";
 
 export const MAX_ISSUES = 20;
 export const RESERVED_TABLE_IDS = [0, 253, 254, 255];
@@ -106,6 +106,7 @@ function shapeIssue(loaded: LoadedModel, e: ErrorObject): ModelIssue {
     case "minItems":
       return loaded.issue(path, `must list at least ${e.schema} item${e.schema === 1 ? "" : "s"}`);
     case "oneOf":
+    case "anyOf":
     case "pattern":
     case "maxLength":
     case "minLength":
@@ -148,7 +149,7 @@ function editDistance(a: string, b: string): number {
 interface RawUplink {
   name: string;
   interface: string;
-  address: string | string[];
+  address: string | string[]; // CIDRs and learned sources
   gateway?: string | string[];
   onlink?: boolean;
   table?: number;
@@ -173,13 +174,32 @@ interface RawModel {
 const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 function normalize(loaded: LoadedModel, raw: RawModel, issues: ModelIssue[]): Model {
-  const cidrs = (value: string | string[], path: PathSeg[]): Cidr[] => {
+  const cidrs = (value: string | string[], path: PathSeg[], learned?: Learned[]): Cidr[] => {
     const out: Cidr[] = [];
+    const sourceOf = new Map<Family, string>(); // what gives each family its address, for the one-source check
     asList(value).forEach((text, i) => {
       const at = Array.isArray(value) ? [...path, i] : path;
+      if (learned && isLearnedSource(text)) {
+        const family = LEARNED_FAMILY[text];
+        const prior = sourceOf.get(family);
+        if (prior) issues.push(loaded.issue(at, `IPv${family} comes from ${prior} already; give one source per family: static addresses, or one of ${learnedFor(family)}`));
+        else {
+          sourceOf.set(family, text);
+          learned.push({ family, source: text });
+        }
+        return;
+      }
       const r = parseInterfaceCidr(text);
-      if (typeof r === "string") issues.push(loaded.issue(at, r));
-      else out.push(r);
+      if (typeof r === "string") issues.push(loaded.issue(at, learned ? `${r}, or one of dhcp, slaac, ppp` : r));
+      else {
+        const prior = sourceOf.get(r.family);
+        if (prior && prior !== "static addresses") issues.push(loaded.issue(at, `IPv${r.family} comes from ${prior} already; give one source per family: static addresses, or one of ${learnedFor(r.family)}`));
+        else {
+          sourceOf.set(r.family, "static addresses");
+          writtenAt.set(r, i);
+          out.push(r);
+        }
+      }
     });
     return out;
   };
@@ -214,15 +234,17 @@ function normalize(loaded: LoadedModel, raw: RawModel, issues: ModelIssue[]): Mo
       else if (range.to > 4294967294) issues.push(loaded.issue([...base, "users", i], `uid ${range.to} is above 4294967294`));
       else users.push(range);
     });
-    const addresses = cidrs(u.address, [...base, "address"]);
+    const learned: Learned[] = [];
+    const addresses = cidrs(u.address, [...base, "address"], learned);
     const destinations = prefixes(u.destinations, [...base, "destinations"]);
     const inlineDestinations = destinations.length;
-    readDestinationLists(loaded, u, base, addresses, gateways, destinations, issues);
+    readDestinationLists(loaded, u, base, routableFamilies(addresses, learned, gateways), destinations, issues);
     return {
       index,
       name: u.name,
       interface: u.interface,
       addresses,
+      learned,
       gateways,
       onlink: u.onlink ?? false,
       table: u.table,
@@ -262,10 +284,9 @@ function normalize(loaded: LoadedModel, raw: RawModel, issues: ModelIssue[]): Mo
  * prefix already pinned to the uplink is not repeated (published lists
  * overlap). Families are checked here, where the list's line is known.
  */
-function readDestinationLists(loaded: LoadedModel, u: RawUplink, base: PathSeg[], addresses: Cidr[], gateways: Gateway[], into: Prefix[], issues: ModelIssue[]): void {
+function readDestinationLists(loaded: LoadedModel, u: RawUplink, base: PathSeg[], routable: (f: Family) => boolean, into: Prefix[], issues: ModelIssue[]): void {
   const lists = u["destination-lists"] ?? [];
   if (lists.length === 0) return;
-  const routable = routableFamilies(addresses, gateways);
   const seen = new Set(into.map((p) => p.text));
   lists.forEach((written, i) => {
     const at: PathSeg[] = [...base, "destination-lists", i];
@@ -284,11 +305,23 @@ function readDestinationLists(loaded: LoadedModel, u: RawUplink, base: PathSeg[]
   });
 }
 
-/** Whether an uplink with these addresses and gateways has a path for a family (a selector of it needs one). */
-function routableFamilies(addresses: Cidr[], gateways: Gateway[]): (f: Family) => boolean {
+/**
+ * Whether an uplink has a path for a family (a selector of it needs one): a
+ * learned family brings its gateway (or is point-to-point); a static one
+ * needs a gateway of the family unless the uplink has none at all.
+ */
+function routableFamilies(addresses: Cidr[], learned: Learned[], gateways: Gateway[]): (f: Family) => boolean {
   const families = new Set(addresses.map((a) => a.family));
-  return (f) => families.has(f) && (gateways.length === 0 || gateways.some((g) => g.family === f));
+  const learnt = new Set(learned.map((l) => l.family));
+  return (f) => learnt.has(f) || (families.has(f) && (gateways.length === 0 || gateways.some((g) => g.family === f)));
 }
+
+const LEARNED_SOURCES = Object.keys(LEARNED_FAMILY) as LearnedSource[];
+const isLearnedSource = (text: unknown): text is LearnedSource => LEARNED_SOURCES.includes(text as LearnedSource);
+const learnedFor = (f: Family) => LEARNED_SOURCES.filter((s) => LEARNED_FAMILY[s] === f).join(" or ");
+
+/** Where each static address stands in the list the user wrote (learned words take places too). */
+const writtenAt = new WeakMap<Cidr, number>();
 
 // ---------------------------------------------------------------- across keys
 
@@ -326,7 +359,7 @@ function crossCheck(loaded: LoadedModel, model: Model, issues: ModelIssue[]): vo
     if (prior) add(path, `address ${cidr.address} is already used by ${prior}`);
     else seenAddr.set(cidr.address, owner);
   };
-  for (const u of model.uplinks) u.addresses.forEach((c, i) => claim(c, addrPath(at(u, "address"), u.addresses.length, loaded, i), `uplink '${u.name}'`));
+  for (const u of model.uplinks) u.addresses.forEach((c, i) => claim(c, addrPath(at(u, "address"), u.addresses.length, loaded, writtenAt.get(c) ?? i), `uplink '${u.name}'`));
   model.lan.forEach((l, li) => l.addresses.forEach((c, i) => claim(c, addrPath(["lan", li, "address"], l.addresses.length, loaded, i), `lan[${li}]`)));
 
   // An interface is either an uplink (possibly shared by several) or a LAN.
@@ -348,6 +381,13 @@ function crossCheck(loaded: LoadedModel, model: Model, issues: ModelIssue[]): vo
     u.gateways.forEach((g, i) => {
       const path = Array.isArray((loaded.data as RawModel).uplinks[u.index].gateway) ? at(u, "gateway", i) : at(u, "gateway");
       const same = u.addresses.filter((a) => a.family === g.family);
+      const learnt = u.learned.find((l) => l.family === g.family);
+      if (learnt) {
+        add(path, learnt.source === "ppp"
+          ? `a ppp link has no IPv${g.family} gateway: its routes go through the link to the peer pppd learns; remove it`
+          : `the IPv${g.family} gateway is learned with the address (${learnt.source}); remove it`);
+        return;
+      }
       if (same.length === 0) {
         add(path, `IPv${g.family} gateway ${g.address} but the uplink has no IPv${g.family} address`);
         return;
@@ -364,8 +404,8 @@ function crossCheck(loaded: LoadedModel, model: Model, issues: ModelIssue[]): vo
 
   // Selectors must have a path of their family through the uplink.
   for (const u of model.uplinks) {
-    const families = new Set(u.addresses.map((a) => a.family));
-    const routable = routableFamilies(u.addresses, u.gateways);
+    const families = new Set([...u.addresses, ...u.learned].map((a) => a.family));
+    const routable = routableFamilies(u.addresses, u.learned, u.gateways);
     // Those from lists were checked where their line is known.
     for (let i = 0; i < u.inlineDestinations; i++) {
       const d = u.destinations[i];
@@ -374,7 +414,22 @@ function crossCheck(loaded: LoadedModel, model: Model, issues: ModelIssue[]): vo
     u.sources.forEach((s, i) => {
       if (!routable(s.family)) add(at(u, "sources", i), `IPv${s.family} source ${s.text} but the uplink has no IPv${s.family} address and gateway`);
     });
-    if (u.nat === "snat" && !families.has(4)) add(at(u, "nat"), "snat needs a static IPv4 address on the uplink; use masquerade");
+    if (u.nat === "snat" && !families.has(4)) add(at(u, "nat"), "snat needs an IPv4 address on the uplink (static, dhcp or ppp); use masquerade");
+  }
+
+  // Learned addresses: the client owns the interface, so no other uplink or LAN may share it.
+  const onInterface = new Map<string, Uplink[]>();
+  for (const u of model.uplinks) onInterface.set(u.interface, [...(onInterface.get(u.interface) ?? []), u]);
+  for (const u of model.uplinks) {
+    if (u.learned.length === 0) continue;
+    const sources = u.learned.map((l) => l.source).join(" and ");
+    const other = onInterface.get(u.interface)!.find((o) => o !== u);
+    if (other) add(at(u, "interface"), `uplink '${u.name}' learns its address (${sources}) on ${u.interface}, which uplink '${other.name}' uses too; give a leased uplink an interface of its own`);
+    if (u.learned.some((l) => l.source === "ppp") && u.addresses.length > 0)
+      add(at(u, "address"), `pppd configures every address of a ppp link; give 'ppp' alone`);
+    const written = (loaded.data as RawModel).uplinks[u.index].address;
+    if (u.learned.some((l) => l.source === "slaac"))
+      add(Array.isArray(written) ? at(u, "address", written.indexOf("slaac")) : at(u, "address"), "slaac (IPv6 from router advertisements) is not built yet; give the uplink's static IPv6 address and gateway");
   }
 
   // Tables: explicit ids unique and not reserved.

@@ -16,8 +16,8 @@ export interface Query {
   iif?: string;
 }
 
-/** A nexthop as explain shows it: the plan's, without the hooks' probe address. */
-export type Nexthop = Omit<PlanNexthop, "probe">;
+/** A nexthop as explain shows it: the plan's, without the hooks' probe address or lease file. */
+export type Nexthop = Omit<PlanNexthop, "probe" | "lease">;
 
 export interface Answer {
   query: Query;
@@ -34,7 +34,7 @@ export interface Answer {
  * --iif), families that differ.
  */
 function refuse(plan: Plan, query: Query, family: Family): void {
-  const names = plan.interfaces.map((i) => i.name);
+  const names = [...new Set([...plan.interfaces.map((i) => i.name), ...plan.uplinks.map((u) => u.interface)])]; // a ppp link has no stanza
   if (query.iif !== undefined && !names.includes(query.iif))
     throw new UsageError(`--iif ${query.iif} is not an interface of the model (${names.join(", ")}); ip route get would answer "Cannot find device"`);
   if (query.from === undefined) return;
@@ -93,13 +93,30 @@ export function explain(plan: Plan, query: Query): Answer | { query: Query; fami
       for (const r of [...b.routes, ...b.destinationSets.flatMap((d) => d.routes)])
         add(r.table, { prefix: r.destination, via: r.via, dev: r.dev, src: r.src, metric: r.metric ?? defaultMetric, type: "unicast" });
     }
+  // A learned uplink is assumed to hold a lease: its routes, with the address
+  // and gateway named by where they come from; its leased network is unknown.
+  const learnedGateway = new Map<string, string>();
+  for (const l of plan.leases.filter((l) => l.family === family)) {
+    const via = l.source === "ppp" ? undefined : `<${l.source} gateway>`;
+    const src = `<${l.source} address>`;
+    if (via) learnedGateway.set(l.uplink, via);
+    const pinned = l.destinations ? [...l.destinations.routes.map((r) => r.destination), ...l.destinations.prefixes] : [];
+    for (const r of [...l.routes, ...(l.mainDefault ? [l.mainDefault] : [])])
+      if (!isLeaseVariable(r.destination)) add(r.table, { prefix: r.destination, via: r.via && via, dev: r.dev, src, metric: r.metric ?? defaultMetric, type: "unicast" });
+    for (const prefix of pinned) add(l.destinations!.table, { prefix, via, dev: l.dev, src, metric: defaultMetric, type: "unicast" });
+  }
   for (const m of plan.multipath.filter((m) => m.family === family))
-    add(MAIN_TABLE, { prefix: family === 4 ? "0.0.0.0/0" : "::/0", metric: m.metric, nexthops: m.nexthops, type: "unicast" });
+    add(MAIN_TABLE, {
+      prefix: family === 4 ? "0.0.0.0/0" : "::/0",
+      metric: m.metric,
+      nexthops: m.nexthops.map((n) => ({ ...n, via: n.via ?? learnedGateway.get(n.uplink) })),
+      type: "unicast",
+    });
 
   const rules: SimRule[] = [
     { priority: 0, table: LOCAL_TABLE, tableName: "local", why: "local addresses" },
     ...plan.rules
-      .filter((r) => r.family === family)
+      .filter((r) => r.family === family && !(r.from !== undefined && isLeaseVariable(r.from))) // a leased address is not known here
       .map((r) => ({
         priority: r.priority,
         table: r.table,
@@ -140,6 +157,7 @@ export function explain(plan: Plan, query: Query): Answer | { query: Query; fami
   return { query, family, unreachable: true };
 }
 
+const isLeaseVariable = (text: string) => text.startsWith("$");
 const shownPrefix = (p: string) => (p === "0.0.0.0/0" || p === "::/0" ? "default" : p);
 const prefixLength = (prefix: string) => Number(prefix.split("/")[1]);
 

@@ -4,6 +4,10 @@ import type { Cidr, Family, Model, Uplink } from "../model/types.js";
 import { overlaps } from "../model/addr.js";
 import { RESERVED_TABLE_IDS, destinationTableName } from "../model/validate.js";
 import type { Plan, PlanDestinationSet, PlanFamilyBlock, PlanInterface, PlanMultipath, PlanNat, PlanRoute, PlanRule, PlanSysctl, PlanTable, PlanUplink } from "./types.js";
+import { EVENT_SCRIPT, hasFamily, learns, leasePlan } from "./leases.js";
+import { uplinkRules } from "./rules.js";
+
+export { PRIORITY } from "./rules.js";
 
 export const MAIN_TABLE = 254;
 export const FIRST_AUTO_TABLE = 101;
@@ -21,14 +25,6 @@ export const IFUPDOWN_INLINE_MAX = 64;
 export const NETWORKD_INLINE_MAX = 1000;
 export const ROUTES_DIR = "/etc/gen-hooks";
 
-/**
- * Rule priorities: one band per selector, uplink index within the band.
- * Destinations win over everything (an ISP's DNS answers only its own
- * network); marks come before source addresses because a packet marked after
- * routing (OUTPUT) already carries the source of the first lookup.
- */
-export const PRIORITY = { destinations: 1000, mark: 2000, from: 3000, users: 4000, sources: 5000 } as const;
-
 const FAMILIES: Family[] = [4, 6];
 const anyPrefix = (f: Family) => (f === 4 ? "0.0.0.0/0" : "::/0");
 
@@ -43,9 +39,10 @@ export function buildPlan(model: Model): Plan {
   }
   const tableName = new Map(tables.map((t) => [t.id, t.name]));
 
-  const families = FAMILIES.filter((f) => [...model.uplinks, ...model.lan].some((x) => x.addresses.some((a) => a.family === f)));
-  const has = (u: Uplink, f: Family) => u.addresses.some((a) => a.family === f);
-  const routable = (u: Uplink, f: Family) => has(u, f) && (u.gateways.length === 0 || u.gateways.some((g) => g.family === f));
+  const families = FAMILIES.filter((f) => model.uplinks.some((u) => hasFamily(u, f)) || model.lan.some((l) => l.addresses.some((a) => a.family === f)));
+  const has = hasFamily;
+  // A learned family brings its own path (gateway, or a ppp peer).
+  const routable = (u: Uplink, f: Family) => learns(u, f) !== undefined || (has(u, f) && (u.gateways.length === 0 || u.gateways.some((g) => g.family === f)));
   const first = (u: Uplink, f: Family) => u.addresses.find((a) => a.family === f)!;
   const gatewayOf = (u: Uplink, f: Family) => u.gateways.find((g) => g.family === f)?.address;
 
@@ -62,14 +59,20 @@ export function buildPlan(model: Model): Plan {
     return b;
   };
   for (const l of model.lan) {
-    interfaces.set(l.interface, { name: l.interface, role: "lan", uplinks: [], why: "LAN", families: [], watch: false, keepOnCarrierLoss: false });
+    interfaces.set(l.interface, { name: l.interface, role: "lan", dhcp: false, dhcpMetric: undefined, uplinks: [], why: "LAN", families: [], watch: false, keepOnCarrierLoss: false });
     for (const a of l.addresses) block(l.interface, a.family).addresses.push(a);
   }
   for (const u of model.uplinks) {
+    // pppd creates and configures its link: no stack has a stanza for it.
+    if (u.learned.some((l) => l.source === "ppp")) continue;
     let iface = interfaces.get(u.interface);
     if (!iface) {
-      iface = { name: u.interface, role: "uplink", uplinks: [], why: "", families: [], watch: true, keepOnCarrierLoss: model.mode === "balance" };
+      iface = { name: u.interface, role: "uplink", dhcp: false, dhcpMetric: undefined, uplinks: [], why: "", families: [], watch: true, keepOnCarrierLoss: model.mode === "balance" };
       interfaces.set(u.interface, iface);
+    }
+    if (u.learned.some((l) => l.source === "dhcp")) {
+      iface.dhcp = true;
+      iface.dhcpMetric = model.mode === "failover" ? metricOf.get(u.name) : undefined;
     }
     iface.uplinks.push(u.name);
     iface.watch &&= u.watch; // an explicit watch: false on any uplink of the link wins
@@ -128,11 +131,6 @@ export function buildPlan(model: Model): Plan {
   }
 
   const rules: PlanRule[] = [];
-  const rule = (u: Uplink, r: Omit<PlanRule, "uplink" | "tableName">) => {
-    const full: PlanRule = { from: undefined, fwmark: undefined, uidrange: undefined, ...r, uplink: u.name, tableName: tableName.get(r.table)! };
-    rules.push(full);
-    block(u.interface, r.family).rules.push(full);
-  };
   const multipath: PlanMultipath[] = [];
   const destinationSets: PlanDestinationSet[] = [];
 
@@ -140,7 +138,7 @@ export function buildPlan(model: Model): Plan {
     const table = tableOf.main.get(u.name)!;
     const destTable = tableOf.destinations.get(u.name);
     for (const f of FAMILIES) {
-      if (!has(u, f)) continue;
+      if (!has(u, f) || learns(u, f)) continue; // a learned family is the uplink-event script's
       const src = first(u, f).address;
       const via = gatewayOf(u, f);
       const viaFields = { via, onlink: u.onlink && via !== undefined, scopeLink: via === undefined };
@@ -167,19 +165,22 @@ export function buildPlan(model: Model): Plan {
           destinationSets.push(set);
         }
       }
-      if (destTable !== undefined && u.destinations.some((d) => d.family === f))
-        rule(u, { family: f, priority: PRIORITY.destinations + u.index, table: destTable, why: `${u.name}: pinned destinations first` });
-      if (u.mark !== undefined && routable(u, f))
-        rule(u, { family: f, priority: PRIORITY.mark + u.index, table, fwmark: `0x${u.mark.toString(16)}`, why: `${u.name}: fwmark` });
-      for (const a of u.addresses.filter((a) => a.family === f))
-        rule(u, { family: f, priority: PRIORITY.from + u.index, table, from: a.host, why: `${u.name}: replies from its address` });
-      if (routable(u, f))
-        for (const r of u.users)
-          rule(u, { family: f, priority: PRIORITY.users + u.index, table, uidrange: `${r.from}-${r.to}`, why: `${u.name}: sockets of these uids` });
-      for (const s of u.sources.filter((s) => s.family === f))
-        rule(u, { family: f, priority: PRIORITY.sources + u.index, table, from: s.text, why: `${u.name}: traffic from this source` });
+      const own = uplinkRules(u, f, { table, destinationTable: destTable, tableName: (id) => tableName.get(id)! }, u.addresses.filter((a) => a.family === f).map((a) => a.host), routable(u, f));
+      rules.push(...own);
+      block(u.interface, f).rules.push(...own);
     }
   }
+
+  const leases = leasePlan(model, {
+    table: (u) => tableOf.main.get(u.name)!,
+    destinationTable: (u) => tableOf.destinations.get(u.name),
+    tableName: (id) => tableName.get(id)!,
+    metric: (u) => (model.mode === "failover" ? metricOf.get(u.name) : undefined),
+    route: (r) => fullRoute(r),
+    rpFilter: RP_FILTER[model.options.rpFilter],
+    routesDir: ROUTES_DIR,
+  });
+  for (const l of leases) rules.push(...l.rules);
 
   if (model.mode === "balance") {
     for (const f of FAMILIES) {
@@ -188,10 +189,16 @@ export function buildPlan(model: Model): Plan {
       const mp: PlanMultipath = {
         family: f,
         metric: BALANCE_METRIC,
-        nexthops: members.map((u) => ({ via: gatewayOf(u, f), dev: u.interface, weight: u.weight, uplink: u.name, probe: first(u, f).host })),
+        nexthops: members.map((u) =>
+          learns(u, f)
+            ? { via: undefined, dev: u.interface, weight: u.weight, uplink: u.name, probe: "", lease: leases.find((l) => l.uplink === u.name && l.family === f)!.state }
+            : { via: gatewayOf(u, f), dev: u.interface, weight: u.weight, uplink: u.name, probe: first(u, f).host },
+        ),
+        byEvent: members.some((u) => learns(u, f)),
       };
       multipath.push(mp);
-      for (const dev of new Set(members.map((u) => u.interface))) block(dev, f).multipath = mp;
+      // The static interfaces' hooks rebuild it (a learned uplink's lease does too).
+      for (const dev of new Set(members.filter((u) => !learns(u, f)).map((u) => u.interface))) block(dev, f).multipath = mp;
     }
   }
 
@@ -211,6 +218,7 @@ export function buildPlan(model: Model): Plan {
       name: u.name,
       interface: u.interface,
       addresses: u.addresses.map((a) => a.address),
+      learned: u.learned,
       table: tableOf.main.get(u.name)!,
       destinationTable: tableOf.destinations.get(u.name),
       metric: model.mode === "failover" ? metricOf.get(u.name) : undefined,
@@ -221,6 +229,8 @@ export function buildPlan(model: Model): Plan {
     rules,
     multipath,
     destinationSets,
+    leases,
+    eventScript: leases.length > 0 ? EVENT_SCRIPT : undefined,
     sysctl: sysctlPlan(model, ordered),
     nat: natPlan(model),
     ifplugd: {
@@ -272,6 +282,8 @@ export function allocateMetrics(model: Model): Map<string, number> {
   return out;
 }
 
+const RP_FILTER = { loose: "2", strict: "1", off: "0" } as const;
+
 /** sysctl keys name an interface between dots; a dot inside the name is written '/'. */
 export const sysctlIface = (name: string) => name.replace(/\./g, "/");
 
@@ -281,16 +293,18 @@ function sysctlPlan(model: Model, interfaces: PlanInterface[]): PlanSysctl[] {
   if (lanFamilies.has(4)) out.push({ key: "net.ipv4.ip_forward", value: "1", why: "route for the LAN" });
   if (lanFamilies.has(6)) out.push({ key: "net.ipv6.conf.all.forwarding", value: "1", why: "route for the LAN" });
   if (model.mode === "balance") {
-    const fams = new Set(model.uplinks.flatMap((u) => u.addresses.map((a) => a.family)));
+    const fams = new Set(model.uplinks.flatMap((u) => [...u.addresses, ...u.learned].map((a) => a.family)));
     if (fams.has(4)) out.push({ key: "net.ipv4.fib_multipath_hash_policy", value: "1", why: "balance flows, not packets: hash on L4 ports" });
     if (fams.has(6)) out.push({ key: "net.ipv6.fib_multipath_hash_policy", value: "1", why: "balance flows, not packets: hash on L4 ports" });
   }
-  const rp = { loose: "2", strict: "1", off: "0" }[model.options.rpFilter];
+  const rp = RP_FILTER[model.options.rpFilter];
   if (model.options.rpFilter === "off")
     out.push({ key: "net.ipv4.conf.all.rp_filter", value: "0", why: "the kernel applies the larger of 'all' and the interface's value" });
   for (const iface of interfaces.filter((i) => i.role === "uplink")) {
     const key = sysctlIface(iface.name);
-    const fams = iface.families.map((b) => b.family);
+    // A leased family has no static block on the interface but needs its keys all the same.
+    const onIface = model.uplinks.filter((u) => u.interface === iface.name);
+    const fams = ([4, 6] as Family[]).filter((f) => onIface.some((u) => hasFamily(u, f)));
     if (fams.includes(4)) {
       out.push({ key: `net.ipv4.conf.${key}.rp_filter`, value: rp, why: `${model.options.rpFilter} reverse-path filter: replies may arrive on another uplink` });
       // Without these, a NIC answers ARP for its neighbours' addresses ("ARP
@@ -315,10 +329,17 @@ function natPlan(model: Model): PlanNat[] {
     if (u.nat === "none") continue;
     const shared = perIface.get(u.interface)! > 1;
     const via = u.gateways.find((g) => g.family === 4)?.address;
+    const leased = learns(u, 4);
+    if (leased) {
+      // The address changes with the lease: masquerade is snat to the address the link holds now.
+      out.push({ uplink: u.name, dev: u.interface, kind: "masquerade", why: u.nat === "snat" ? `snat to the address ${leased.source} gives (masquerade)` : "masquerade" });
+      continue;
+    }
     out.push({
       uplink: u.name,
       dev: u.interface,
       kind: u.nat,
+      why: u.nat,
       to: u.nat === "snat" ? u.addresses.find((a) => a.family === 4)!.address : undefined,
       nexthop: shared && u.nat === "snat" ? via : undefined,
     });

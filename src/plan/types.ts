@@ -1,5 +1,5 @@
 // The resolved plan: every default filled in. Templates only lay this out.
-import type { Cidr, Family, Stack } from "../model/types.js";
+import type { Cidr, Family, Learned, Stack } from "../model/types.js";
 
 export interface PlanTable {
   id: number;
@@ -42,12 +42,55 @@ export interface PlanNexthop {
   uplink: string;
   /** The uplink's address: the hook includes the nexthop only while it is configured. */
   probe: string;
+  /** A learned uplink: its lease's state file (in the state folder), present while it holds a lease (the gateway is read from it). */
+  lease?: string;
 }
 
 export interface PlanMultipath {
   family: Family;
   metric: number;
   nexthops: PlanNexthop[];
+  /** Some nexthop is learned: the route is rebuilt by the uplink-event script, from every hook and lease. */
+  byEvent: boolean;
+}
+
+/**
+ * What the uplink-event script does for one learned family of an uplink when
+ * a lease comes (or a ppp link comes up) and when it goes. Routes and rules
+ * hold shell variables the script sets from the lease: $addr, $host
+ * ($addr/32), $net (the leased network) and $gw.
+ */
+export interface PlanLease {
+  uplink: string;
+  /** The function name in the script: the uplink name made a shell word. */
+  fn: string;
+  dev: string;
+  family: Family;
+  source: "dhcp" | "ppp";
+  table: number;
+  /** Into the uplink's own table, replaced on every lease. */
+  routes: PlanRoute[];
+  /** The leased network in the other uplinks' tables: added unless the table has that network already (a static uplink on it). */
+  shared: PlanRoute[];
+  /** failover: the uplink's main-table default. */
+  mainDefault?: PlanRoute;
+  rules: PlanRule[];
+  destinations?: PlanLeaseDestinations;
+  /** Rebuild this family's multipath default on every change. */
+  multipath: boolean;
+  /** Per-interface keys written when the link appears (pppd creates its interface: sysctl.d cannot name it at boot). */
+  sysctl: { proc: string; value: string; why: string }[];
+  state: string; // NAME-ipv4.lease in the state folder: "ADDRESS PREFIX GATEWAY" while a lease is held
+}
+
+export interface PlanLeaseDestinations {
+  table: number;
+  tableName: string;
+  count: number;
+  /** Small sets: one route each; large ones: a file of prefixes the script turns into one ip -batch. */
+  routes: PlanRoute[];
+  file?: string;
+  prefixes: string[];
 }
 
 /**
@@ -82,6 +125,14 @@ export interface PlanFamilyBlock {
 export interface PlanInterface {
   name: string;
   role: "uplink" | "lan";
+  /** The stack's DHCP client configures the IPv4 address (the uplink-event script does the rest). */
+  dhcp: boolean;
+  /**
+   * failover: the metric the DHCP client gives its own default route, the
+   * uplink's: the script's route has the same key, so a client that re-adds
+   * its default on renewal (dhcpcd) replaces it in place, never leaving a gap.
+   */
+  dhcpMetric?: number;
   uplinks: string[];
   why: string;
   families: PlanFamilyBlock[];
@@ -100,6 +151,7 @@ export interface PlanNat {
   uplink: string;
   dev: string;
   kind: "masquerade" | "snat";
+  why: string;
   to?: string; // snat address
   nexthop?: string; // set when the interface carries several uplinks
 }
@@ -108,6 +160,7 @@ export interface PlanUplink {
   name: string;
   interface: string;
   addresses: string[];
+  learned: Learned[];
   table: number;
   destinationTable?: number;
   metric?: number; // failover only
@@ -126,6 +179,9 @@ export interface Plan {
   rules: PlanRule[]; // every rule, by priority
   multipath: PlanMultipath[];
   destinationSets: PlanDestinationSet[];
+  leases: PlanLease[];
+  /** Install path of the uplink-event script, when some uplink learns its address. */
+  eventScript?: string;
   sysctl: PlanSysctl[];
   nat: PlanNat[];
   ifplugd: { interfaces: string[]; args: string };

@@ -1,6 +1,7 @@
 // A target is data: a name, and the files it produces from a plan (install
 // path, template, context). Adding a target is a template folder and an entry.
-import type { Plan, PlanDestinationSet } from "../plan/types.js";
+import type { Plan, PlanDestinationSet, PlanLease } from "../plan/types.js";
+import { LEASE_STATE_DIR } from "../plan/leases.js";
 import type { Stack } from "../model/types.js";
 import { UsageError } from "../errors.js";
 
@@ -35,16 +36,34 @@ const routesFile = (plan: Plan, set: PlanDestinationSet): TargetFile => ({
   context: { ...base(plan), set },
 });
 
+const DHCLIENT_HOOK = "/etc/dhcp/dhclient-exit-hooks.d/gen-hooks";
+const DHCPCD_HOOK = "/usr/lib/dhcpcd/dhcpcd-hooks/62-gen-hooks";
+const PPP_UP = "/etc/ppp/ip-up.d/gen-hooks";
+const PPP_DOWN = "/etc/ppp/ip-down.d/gen-hooks";
+const EXECUTABLE = 0o755;
+
+const leasesBy = (plan: Plan, source: PlanLease["source"]) => plan.leases.filter((l) => l.source === source);
+
 export const targets: Target[] = [
   {
     name: "ifupdown",
     stack: "ifupdown",
-    summary: "/etc/network/interfaces.d/gen-hooks: one stanza per interface with idempotent up/down hooks (a drop-in; the admin's /etc/network/interfaces is never written)",
-    files: (plan) => [
-      { path: IFUPDOWN_FILE, template: "ifupdown/interfaces.hbs", context: base(plan) },
-      ...plan.destinationSets.filter((d) => !d.ifupdownInline).map((d) => routesFile(plan, d)),
-    ],
-    owns: ["/etc/gen-hooks/*.routes", IFUPDOWN_FILE],
+    summary: "/etc/network/interfaces.d/gen-hooks: one stanza per interface with idempotent up/down hooks (a drop-in; the admin's /etc/network/interfaces is never written); with DHCP uplinks, hooks for dhclient and dhcpcd",
+    files: (plan) => {
+      const dhcp = leasesBy(plan, "dhcp");
+      return [
+        { path: IFUPDOWN_FILE, template: "ifupdown/interfaces.hbs", context: base(plan) },
+        ...plan.destinationSets.filter((d) => !d.ifupdownInline).map((d) => routesFile(plan, d)),
+        // ifupdown calls whichever client the host has: dhclient (Debian 12) or dhcpcd (Debian 13).
+        ...(dhcp.length > 0
+          ? [
+              { path: DHCLIENT_HOOK, template: "events/dhclient-exit-hook.hbs", context: { ...base(plan), leases: dhcp } },
+              { path: DHCPCD_HOOK, template: "events/dhcpcd-hook.hbs", context: { ...base(plan), leases: dhcp } },
+            ]
+          : []),
+      ];
+    },
+    owns: ["/etc/gen-hooks/*.routes", IFUPDOWN_FILE, DHCLIENT_HOOK, DHCPCD_HOOK],
   },
   {
     name: "networkd",
@@ -52,12 +71,41 @@ export const targets: Target[] = [
     summary: "/etc/systemd/network/*.network and a networkd.conf.d drop-in naming the tables",
     refuse: (plan) => {
       // MultiPathRoute= takes gateway@device; networkd has no device-only nexthop.
-      const p2p = plan.multipath.flatMap((m) => m.nexthops).find((n) => n.via === undefined);
+      const p2p = plan.multipath.filter((m) => !m.byEvent).flatMap((m) => m.nexthops).find((n) => n.via === undefined);
       if (p2p)
         throw new UsageError(`networkd cannot balance over uplink '${p2p.uplink}': it has no gateway and MultiPathRoute= needs one; give it a gateway or use mode failover`);
     },
     files: (plan) => networkdFiles(plan),
-    owns: ["/etc/systemd/network/10-gen-hooks-*.network", "/etc/gen-hooks/*.routes", "/etc/systemd/system/gen-hooks-*-routes.service", "/etc/systemd/system/systemd-networkd.service.d/gen-hooks.conf", "/etc/systemd/networkd.conf.d/gen-hooks.conf"],
+    owns: [
+      "/etc/systemd/network/10-gen-hooks-*.network",
+      "/etc/gen-hooks/*.routes",
+      "/etc/systemd/system/gen-hooks-*-routes.service",
+      "/etc/systemd/system/systemd-networkd.service.d/gen-hooks.conf",
+      "/etc/systemd/networkd.conf.d/gen-hooks.conf",
+      "/etc/systemd/system/gen-hooks-leases.path",
+      "/etc/systemd/system/gen-hooks-leases.service",
+    ],
+  },
+  {
+    name: "events",
+    summary: "/etc/gen-hooks/uplink-event: what a lease or a ppp link puts into effect, called by every hook; pppd's ip-up.d and ip-down.d hooks (only for uplinks that learn their address)",
+    files: (plan) => {
+      if (plan.eventScript === undefined) return [];
+      const ppp = leasesBy(plan, "ppp");
+      return [
+        { path: plan.eventScript, template: "events/uplink-event.hbs", context: { ...base(plan), stateDir: LEASE_STATE_DIR }, mode: EXECUTABLE },
+        ...plan.leases.flatMap((l) =>
+          l.destinations?.file ? [{ path: l.destinations.file, template: "iproute2/prefixes.hbs", context: { ...base(plan), eventScript: plan.eventScript, set: { ...l.destinations, uplink: l.uplink } } }] : [],
+        ),
+        ...(ppp.length > 0
+          ? [
+              { path: PPP_UP, template: "events/ppp-ip-up.hbs", context: { ...base(plan), leases: ppp }, mode: EXECUTABLE },
+              { path: PPP_DOWN, template: "events/ppp-ip-down.hbs", context: { ...base(plan), leases: ppp }, mode: EXECUTABLE },
+            ]
+          : []),
+      ];
+    },
+    owns: ["/etc/gen-hooks/uplink-event", "/etc/gen-hooks/*.prefixes", PPP_UP, PPP_DOWN],
   },
   {
     name: "ifplugd",
@@ -87,14 +135,17 @@ export const targets: Target[] = [
 
 function networkdFiles(plan: Plan): TargetFile[] {
   const batched = plan.destinationSets.filter((d) => !d.networkdInline);
+  const dhcp = leasesBy(plan, "dhcp");
+  const staticMultipath = plan.multipath.filter((m) => !m.byEvent);
   return [
     ...plan.interfaces.map((iface) => ({
       path: `/etc/systemd/network/10-gen-hooks-${iface.name}.network`,
       template: "networkd/interface.network.hbs",
       context: { ...base(plan), iface },
     })),
-    ...(plan.multipath.length > 0
-      ? [{ path: "/etc/systemd/network/10-gen-hooks-lo.network", template: "networkd/lo.network.hbs", context: base(plan) }]
+    // A multipath route with a learned gateway is the uplink-event script's.
+    ...(staticMultipath.length > 0
+      ? [{ path: "/etc/systemd/network/10-gen-hooks-lo.network", template: "networkd/lo.network.hbs", context: { ...base(plan), multipath: staticMultipath } }]
       : []),
     { path: "/etc/systemd/networkd.conf.d/gen-hooks.conf", template: "networkd/networkd.conf.hbs", context: base(plan) },
     ...batched.flatMap((set) => [
@@ -103,6 +154,12 @@ function networkdFiles(plan: Plan): TargetFile[] {
     ]),
     ...(batched.length > 0
       ? [{ path: "/etc/systemd/system/systemd-networkd.service.d/gen-hooks.conf", template: "networkd/networkd-wants.conf.hbs", context: { ...base(plan), sets: batched } }]
+      : []),
+    ...(dhcp.length > 0
+      ? [
+          { path: "/etc/systemd/system/gen-hooks-leases.path", template: "networkd/leases.path.hbs", context: base(plan) },
+          { path: "/etc/systemd/system/gen-hooks-leases.service", template: "networkd/leases.service.hbs", context: { ...base(plan), leases: dhcp } },
+        ]
       : []),
   ];
 }

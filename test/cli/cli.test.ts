@@ -40,7 +40,7 @@ describe("command line", () => {
   it("an unknown target is a usage error listing the targets", () => {
     const r = runBin(["--target", "netplan", "--model", example]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe("gen-hooks: unknown target 'netplan'; targets: ifupdown, networkd, ifplugd, rt_tables, sysctl, nftables, all\n");
+    expect(r.stderr).toBe("gen-hooks: unknown target 'netplan'; targets: ifupdown, networkd, events, ifplugd, rt_tables, sysctl, nftables, all\n");
   });
 
   it("networkd refuses to balance over a gateway-less uplink (exit 2, nothing written); ifupdown renders it", () => {

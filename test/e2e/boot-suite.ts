@@ -16,18 +16,51 @@ import type { Plan } from "../../src/plan/types.js";
 import type { Family, Model } from "../../src/model/types.js";
 import { scenarios } from "../helpers/fixtures.js";
 import { labUnavailable, readText, waitFor } from "./lab.js";
-import type { Topology } from "./topology.js";
+import { REMOTE4, type Topology } from "./topology.js";
 import { settle, withTopology } from "./stacks.js";
 import { behaviourChecks, explainChecks, kernelRules } from "./checks.js";
 import { expectChecks, expectRules, failoverCascade, flowsByWeight, natThroughEachUplink, pinsWinOverHash, ready, render, setsLoaded, tally } from "./proofs.js";
 import { addManagement, Container, managementUp, type Stack } from "./boot.js";
 import { bootUnavailable, ensureRoot, hasIfplugd, selectedReleases, type Release } from "./releases.js";
+import { concreteModel, DhcpServer, dialPpp, hangUpPpp, hasLeases, labLeases, type LabLease } from "./leases.js";
 
 const roots = new Map<string, string>();
+/**
+ * A leased uplink whose carrier comes back needs a new lease first: dhcpcd
+ * drops it with the carrier and probes the address (ARP) before it uses it
+ * again (measured 5.4-10.8 s); networkd 257 sometimes takes 4 s.
+ */
+const LEASED_SWITCH_MS = 20_000;
 const boots: string[] = [];
 
 /** The whole planned state: rules, defaults, addresses past DAD, destination sets. */
 const planned = (topo: Topology, plan: Plan) => ready(topo, plan) && setsLoaded(topo, plan);
+
+/**
+ * The host's rules and routes, to compare one moment with another. networkd
+ * gives the prefix route of a DHCP address metric 1024 when it adds the
+ * address and none when it finds it already there (after its own restart):
+ * networkd's doing, not the plan's, so that metric is left out.
+ */
+const hostState = (topo: Topology) => topo.lab.snapshot("host").replace(/^(\S+ dev \S+ proto kernel scope link src \S+) metric 1024 $/gm, "$1 ");
+
+/** What the DHCP clients and the uplink-event script said, for a failure's message. */
+const leaseLog = (c: Container) =>
+  c
+    .journal(["-o", "short-monotonic"])
+    .split("\n")
+    .filter((l) => /dhclient|dhcpcd|gen-hooks|DHCP|ip-up|ip-down/i.test(l) && !/gen-hooks-leases.service/.test(l))
+    .slice(-80)
+    .join("\n");
+
+/** One interface's DHCP client, as its journal tells it. */
+const clientLog = (c: Container, dev: string) =>
+  c
+    .journal(["-o", "short-monotonic"])
+    .split("\n")
+    .filter((l) => l.includes(dev) && /DHCP|dhclient|dhcpcd|lease|carrier/i.test(l))
+    .slice(-60)
+    .join("\n");
 
 /** The stacks a host on this release would run this model with. */
 function stacksFor(release: Release, model: Model, plan: Plan): Stack[] {
@@ -56,7 +89,7 @@ async function restartsKeepState(c: Container, topo: Topology, plan: Plan, inten
     const r = c.exec(argv, 120_000);
     expect(r.status, `${argv.join(" ")}: ${r.stderr}`).toBe(0);
     expect(await settle(topo, () => planned(topo, plan), 30_000), `the planned state after ${argv.join(" ")}`).toBe(true);
-    expect(topo.lab.snapshot("host"), `state after ${argv.join(" ")}`).toBe(intended);
+    expect(hostState(topo), `state after ${argv.join(" ")}`).toBe(intended);
     await expectRunning(c, `after ${argv.join(" ")}`);
     for (const set of plan.destinationSets.filter((d) => !d.networkdInline && c.stack === "networkd"))
       expect(c.show(set.unit, ["ActiveState"]).ActiveState, `${set.unit} after ${argv.join(" ")}`).toBe("active");
@@ -76,7 +109,7 @@ async function ifplugdOutlivesDebconf(c: Container, topo: Topology, plan: Plan, 
   expect(r.status, `dpkg-reconfigure ifplugd: ${r.stderr}`).toBe(0);
   expect(values(), "ifplugd's settings after dpkg-reconfigure").toBe(before);
   expect(await settle(topo, () => planned(topo, plan), 30_000), "the planned state after ifplugd restarted").toBe(true);
-  expect(topo.lab.snapshot("host"), "state after dpkg-reconfigure ifplugd").toBe(intended);
+  expect(hostState(topo), "state after dpkg-reconfigure ifplugd").toBe(intended);
 }
 
 /**
@@ -116,7 +149,120 @@ function destinationServicesOrdered(c: Container, plan: Plan): void {
   }
 }
 
-async function bootProof(release: Release, scenario: string, model: Model, plan: Plan, stack: Stack): Promise<void> {
+/**
+ * The lab's side of learned addresses: a DHCP server per DHCP uplink; a ppp
+ * link that "pppd" dials once the host runs (again after each boot), hangs
+ * up when its link is cut and before the host goes down.
+ */
+function leaseSide(topo: Topology, c: Container, leases: LabLease[], dir: string, written: Model) {
+  // Each DHCP server also holds the address of the next generation, used once its ISP renumbers.
+  const next = labLeases(written, 1);
+  const servers = new Map(leases.filter((l) => l.source === "dhcp").map((l) => [l.uplink, new DhcpServer(topo, [l, next.find((n) => n.uplink === l.uplink)!], dir)]));
+  const ppp = leases.filter((l) => l.source === "ppp");
+  for (const l of ppp) topo.link.set(l.dev, { cut: () => hangUpPpp(c, l), restore: () => dialPpp(c, l) });
+  return { servers, dial: () => ppp.forEach((l) => dialPpp(c, l)), hangUp: () => ppp.forEach((l) => hangUpPpp(c, l)) };
+}
+
+/** Ten hangups and redials of every ppp link: no duplicate, no leftover, the same state each time. */
+async function pppCycles(topo: Topology, plan: Plan, isp: ReturnType<typeof leaseSide>, label: string, intended: string): Promise<void> {
+  for (let i = 1; i <= 10; i++) {
+    isp.hangUp();
+    expect(planned(topo, plan), `${label}: ppp down (cycle ${i}) takes its rules away`).toBe(false);
+    isp.dial();
+    expect(await waitFor(() => planned(topo, plan), 10_000, 20), `${label}: ppp up again (cycle ${i})`).toBe(true);
+    expect(hostState(topo), `${label}: state after ppp cycle ${i}`).toBe(intended);
+  }
+}
+
+/**
+ * What only a lease does, on the DHCP failover fixture: the ISP renumbers
+ * (a renewal moves the uplink to another address and gateway, and nothing of
+ * the old lease stays), the ISP's pool runs dry (the renewal is refused: the
+ * uplink is out until the pool has its address again), and ten down/up
+ * cycles of the leased interface.
+ */
+async function leaseProof(release: Release, stack: Stack): Promise<void> {
+  const scenario = "dhcp-failover";
+  const label = `${scenario}/${stack}/Debian ${release.version}`;
+  const written = validateModel(loadModelFile(`fixtures/${scenario}/model.yaml`));
+  const leases = labLeases(written);
+  const model = concreteModel(written, leases);
+  const plan = buildPlan(model);
+  const rendered = render(`${scenario}-leases-${stack}`, `fixtures/${scenario}/model.yaml`, stack === "networkd" ? "networkd" : "ifupdown");
+  const dir = mkdtempSync(join(tmpdir(), `gh-leases-${scenario}-`));
+  try {
+    await withTopology(model, async (topo) => {
+      const { lab } = topo;
+      addManagement(topo);
+      const c = new Container(topo, release, roots.get(release.codename)!, stack, dir);
+      c.install(rendered);
+      const isp = leaseSide(topo, c, leases, dir, written);
+      try {
+        await c.boot();
+        expect(await waitFor(() => planned(topo, plan), 60_000, 20), `${label}: the planned state after boot\n${leaseLog(c)}`).toBe(true);
+
+        // The ISP renumbers the first uplink: its server hands out an address in
+        // another network and refuses the old one at the next renewal (NAK),
+        // then the old network is retired.
+        const [first, second] = leases;
+        const moved = labLeases(written, 1)[0];
+        const firstIsp = topo.ispOf.get(first.uplink)!;
+        lab.run(firstIsp.role, ["ip", "addr", "add", `${moved.gateway}/${moved.prefix}`, "dev", "lan"]);
+        lab.run("net", ["ip", "route", "replace", `${moved.gateway!.replace(/\.1$/, ".0")}/${moved.prefix}`, "via", `100.65.${firstIsp.index}.1`]);
+        const renumbered = concreteModel(written, [moved, ...leases.slice(1)]);
+        const after = { ...topo, model: renumbered, plan: buildPlan(renumbered) };
+        const t0 = Date.now();
+        isp.servers.get(first.uplink)!.reserve([first.address]);
+        expect(await waitFor(() => planned(after, after.plan), 60_000, 50), `${label}: the rules and routes of the new lease ${moved.address}\n${leaseLog(c)}\n${hostState(topo)}`).toBe(true);
+        const renewMs = Date.now() - t0;
+        lab.run(firstIsp.role, ["ip", "addr", "del", `${first.gateway}/${first.prefix}`, "dev", "lan"]);
+        const renewed = hostState(topo);
+        const oldNet = first.address.replace(/\.\d+$/, ".");
+        expect(renewed.split("\n").filter((l) => l.includes(oldNet)), `${label}: nothing of the old lease ${first.address} via ${first.gateway} is left`).toEqual([]);
+        expectChecks([...behaviourChecks(after), ...explainChecks(after, after.plan)]);
+
+        // The second uplink's pool runs dry: its renewal is refused, it is out; it returns with its address.
+        const uid = String(written.uplinks.find((u) => u.name === second.uplink)!.users[0]?.from ?? 0);
+        const t1 = Date.now();
+        isp.servers.get(second.uplink)!.reserve([second.address]);
+        const out = () => !kernelRules(topo, 4).some((r) => r.includes(second.address)) && lab.routeGet("host", [REMOTE4, "uid", uid])?.dev !== second.dev;
+        expect(await waitFor(out, 30_000, 50), `${label}: ${second.uplink} is out once its lease is refused\n${clientLog(c, second.dev)}\n${hostState(topo)}`).toBe(true);
+        const lossMs = Date.now() - t1;
+        expect(lab.ping("host", REMOTE4, { count: 2, waitS: 2 }), `${label}: the internet answers without ${second.uplink}`).toBe(true);
+        const t2 = Date.now();
+        isp.servers.get(second.uplink)!.reserve([]);
+        expect(await waitFor(() => planned(after, after.plan), 90_000, 50), `${label}: ${second.uplink} is back with its lease\n${leaseLog(c)}`).toBe(true);
+        const returnMs = Date.now() - t2;
+        expect(hostState(topo), `${label}: the state once ${second.uplink} is back`).toBe(renewed);
+
+        // Ten down/up cycles of the first uplink's interface, as an admin would.
+        const [down, up] = stack === "networkd" ? [["networkctl", "down"], ["networkctl", "up"]] : [["ifdown"], ["ifup"]];
+        const t3 = Date.now();
+        for (let i = 1; i <= 10; i++) {
+          for (const argv of [down, up]) {
+            const r = c.exec([...argv, first.dev], 60_000);
+            expect(r.status, `${label}: ${argv.join(" ")} ${first.dev} (cycle ${i}): ${r.stderr}`).toBe(0);
+          }
+          expect(await waitFor(() => planned(after, after.plan), 30_000, 20), `${label}: planned state after down/up cycle ${i}`).toBe(true);
+          expect(await settle(after, () => hostState(topo) === renewed, 10_000), `${label}: state after down/up cycle ${i}\n${hostState(topo)}`).toBe(true);
+        }
+        tally.switches.push(
+          `${label}: renumbered lease followed in ${renewMs} ms; refused lease out in ${lossMs} ms, back ${returnMs} ms after the pool had it again; 10 down/up cycles in ${Date.now() - t3} ms`,
+        );
+      } finally {
+        await c.poweroff();
+      }
+    });
+  } finally {
+    rmSync(rendered, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function bootProof(release: Release, scenario: string, written: Model, stack: Stack): Promise<void> {
+  const leases = labLeases(written);
+  const model = concreteModel(written, leases);
+  const plan = buildPlan(model);
   const label = `${scenario}/${stack}/Debian ${release.version}`;
   // What a host of this stack installs: --target all with its stack.
   const rendered = render(`${scenario}-${stack}`, `fixtures/${scenario}/model.yaml`, stack === "networkd" ? "networkd" : "ifupdown");
@@ -124,16 +270,17 @@ async function bootProof(release: Release, scenario: string, model: Model, plan:
   try {
     const times: string[] = [];
     const intended = await withTopology(model, async (topo) => {
-      const { lab } = topo;
       addManagement(topo);
       const c = new Container(topo, release, roots.get(release.codename)!, stack, dir);
       c.install(rendered);
+      const isp = leaseSide(topo, c, leases, dir, written);
       try {
         const t0 = Date.now();
         await c.boot();
+        isp.dial();
         const up = await waitFor(() => planned(topo, plan), 60_000, 20);
         times.push(`boot ${Date.now() - t0} ms`);
-        expect(up, `${label}: the planned rules and routes after boot\n${readText(c.console).slice(-3000)}`).toBe(true);
+        expect(up, `${label}: the planned rules and routes after boot\n${readText(c.console).slice(-3000)}\n${leaseLog(c)}\n${hostState(topo)}`).toBe(true);
         await expectRunning(c, "after boot");
         expect(await waitFor(() => managementUp(topo), 10_000, 200), "the admin's management NIC is up beside the uplinks").toBe(true);
         if (stack === "networkd") {
@@ -141,11 +288,13 @@ async function bootProof(release: Release, scenario: string, model: Model, plan:
           destinationServicesOrdered(c, plan);
         }
         expectRules(topo, plan);
-        expectChecks([...behaviourChecks(topo), ...pinsWinOverHash(topo), ...explainChecks(topo, plan)]);
+        const first = [...behaviourChecks(topo), ...pinsWinOverHash(topo), ...explainChecks(topo, plan)];
+        expectChecks(first);
         await flowsByWeight(topo, dir, label);
-        const intended = lab.snapshot("host");
+        const intended = hostState(topo);
 
         await restartsKeepState(c, topo, plan, intended);
+        if (leases.some((l) => l.source === "ppp")) await pppCycles(topo, plan, isp, label, intended);
         await natOutlivesNftables(c, topo);
         if (stack === "ifplugd") await ifplugdOutlivesDebconf(c, topo, plan, intended);
 
@@ -154,33 +303,39 @@ async function bootProof(release: Release, scenario: string, model: Model, plan:
           stack === "ifplugd"
             ? { how: `ifplugd -d${model.options.ifplugd.delayDown}`, limit: (model.options.ifplugd.delayDown + 2) * 1000 }
             : stack === "networkd"
-              ? { how: model.mode === "balance" ? "kernel linkdown" : "networkd carrier handling", limit: 1000 }
+              ? { how: model.mode === "balance" ? "kernel linkdown" : "networkd carrier handling", limit: leases.length > 0 ? LEASED_SWITCH_MS : 1000 }
               : model.options.linkdownFailover
-                ? { how: "kernel linkdown", limit: 1000 }
+                ? { how: "kernel linkdown", limit: leases.length > 0 ? LEASED_SWITCH_MS : 1000 }
                 : undefined;
         if (failover) {
           await failoverCascade(topo, `${label} (${failover.how})`, failover.limit);
           const restored = async () => {
             expect(await settle(topo, () => planned(topo, plan), 15_000), `${label}: the planned state is back`).toBe(true);
+            // networkd restarts its DHCP client when the carrier returns: a leased address answers again once it is bound
+            for (const l of leases)
+              expect(await waitFor(() => topo.lab.ping("net", l.address, { count: 1, waitS: 1 }), 15_000, 200), `${label}: ${l.address} of ${l.uplink} answers again`).toBe(true);
           };
           await restored();
           await natThroughEachUplink(topo, label, restored);
-          expect(lab.snapshot("host"), "state after the carrier came back").toBe(intended);
-          expectChecks(behaviourChecks(topo));
+          expect(hostState(topo), "state after the carrier came back").toBe(intended);
+          const again = behaviourChecks(topo);
+          expectChecks(again);
         }
 
         // A warm reboot: systemd goes down in order and comes up again in
         // the same network namespace, over what the first boot left there.
         const t1 = Date.now();
         await c.reboot();
+        isp.dial();
         await expectRunning(c, "after a reboot");
         expect(await settle(topo, () => planned(topo, plan), 30_000), `${label}: the planned state after a reboot`).toBe(true);
         times.push(`reboot ${Date.now() - t1} ms`);
-        expect(lab.snapshot("host"), "state after a reboot").toBe(intended);
+        expect(hostState(topo), "state after a reboot").toBe(intended);
         if (stack === "networkd") expect(c.networkdComplaints(), "networkd journal after a reboot").toEqual([]);
         expectChecks(behaviourChecks(topo));
 
         const t2 = Date.now();
+        isp.hangUp(); // pppd stops on the way down
         await c.poweroff();
         times.push(`poweroff ${Date.now() - t2} ms`);
         // ifupdown's networking.service runs ifdown -a on the way down: no rule of the plan stays.
@@ -196,15 +351,17 @@ async function bootProof(release: Release, scenario: string, model: Model, plan:
     await withTopology(model, async (topo) => {
       addManagement(topo);
       const c = new Container(topo, release, roots.get(release.codename)!, stack, dir);
+      const isp = leaseSide(topo, c, leases, dir, written);
       try {
         const t0 = Date.now();
         await c.boot();
+        isp.dial();
         const up = await waitFor(() => planned(topo, plan), 60_000, 20);
         times.push(`second cold boot ${Date.now() - t0} ms`);
-        expect(up, `${label}: the planned state after a second cold boot`).toBe(true);
+        expect(up, `${label}: the planned state after a second cold boot\n${leaseLog(c)}\n${hostState(topo)}`).toBe(true);
         await expectRunning(c, "after a second cold boot");
         expect(await settle(topo, () => planned(topo, plan), 15_000)).toBe(true);
-        expect(topo.lab.snapshot("host"), "state after a second cold boot").toBe(intended);
+        expect(hostState(topo), "state after a second cold boot").toBe(intended);
         expect(managementUp(topo), "the management NIC after a second cold boot").toBe(true);
         expectChecks(behaviourChecks(topo));
       } finally {
@@ -218,8 +375,12 @@ async function bootProof(release: Release, scenario: string, model: Model, plan:
   }
 }
 
-/** The booted-lab suite for one release; skipped when the release is not selected. */
-export function bootSuite(codename: Release["codename"]): void {
+/**
+ * The booted-lab suite for one release, skipped when the release is not
+ * selected: the fixtures with static addresses, or those that lease them
+ * (with the lease proofs). Two files per release boot side by side.
+ */
+export function bootSuite(codename: Release["codename"], part: "static" | "leased"): void {
   const unavailable = labUnavailable() ?? bootUnavailable();
   if (unavailable && process.env.CI === "true") throw new Error(`booted-lab tests cannot run under CI: ${unavailable}`);
   if (unavailable) console.warn(`SKIPPING booted-lab tests: ${unavailable}`);
@@ -241,13 +402,18 @@ export function bootSuite(codename: Release["codename"]): void {
     if (tally.flows.length) console.log(`balanced flows:\n  ${tally.flows.join("\n  ")}`);
   });
 
-  describe.skipIf(!!skip)(`fixtures under the real init of Debian ${release?.version ?? codename} (${codename})`, () => {
+  describe.skipIf(!!skip)(`${part === "leased" ? "leased uplinks" : "fixtures"} under the real init of Debian ${release?.version ?? codename} (${codename})`, () => {
     for (const scenario of release ? scenarios() : []) {
-      const model = validateModel(loadModelFile(`fixtures/${scenario}/model.yaml`));
-      const plan = buildPlan(model);
-      for (const stack of stacksFor(release!, model, plan)) {
-        it(`${scenario}: ${stack}`, () => bootProof(release!, scenario, model, plan, stack), 300_000);
+      // A leased uplink holds the one address the lab hands it: the kernel
+      // must then hold what the same model with that address written in plans.
+      const written = validateModel(loadModelFile(`fixtures/${scenario}/model.yaml`));
+      if (hasLeases(written) !== (part === "leased")) continue;
+      const model = concreteModel(written, labLeases(written));
+      for (const stack of stacksFor(release!, model, buildPlan(model))) {
+        it(`${scenario}: ${stack}`, () => bootProof(release!, scenario, written, stack), 300_000);
       }
     }
+    for (const stack of release && part === "leased" ? (["ifupdown", "networkd"] as const) : [])
+      it(`leases: a renumbering ISP, a refused renewal, ten down/up cycles: ${stack}`, () => leaseProof(release!, stack), 300_000);
   });
 }

@@ -90,7 +90,8 @@ export class Container {
    * gen-hooks rendered with an [Install] section, and nftables.service.
    */
   install(rendered: string): void {
-    cpSync(join(rendered, "etc"), join(this.upper, "etc"), { recursive: true });
+    // /etc, and /usr where a hook lives in its client's own folder (dhcpcd's)
+    for (const top of readdirSync(rendered)) cpSync(join(rendered, top), join(this.upper, top), { recursive: true });
     const unitsDir = join(rendered, "etc/systemd/system");
     const installable = existsSync(unitsDir)
       ? readdirSync(unitsDir).filter((u) => /\.(service|path|timer)$/.test(u) && /^\[Install\]/m.test(readText(join(unitsDir, u))))

@@ -125,13 +125,11 @@ export async function failoverCascade(topo: Topology, label: string, limitMs: nu
   };
   for (const iface of order.slice(0, -1)) {
     down.push(iface);
-    const wire = topo.wire.get(iface)!;
-    await step(`cutting ${iface}`, () => topo.lab.run(wire.role, ["ip", "link", "set", wire.peer, "down"]));
+    await step(`cutting ${iface}`, () => topo.link.get(iface)!.cut());
   }
   while (down.length > 0) {
     const iface = down.pop()!;
-    const wire = topo.wire.get(iface)!;
-    await step(`restoring ${iface}`, () => topo.lab.run(wire.role, ["ip", "link", "set", wire.peer, "up"]));
+    await step(`restoring ${iface}`, () => topo.link.get(iface)!.restore());
   }
 }
 
@@ -144,7 +142,7 @@ export async function natThroughEachUplink(topo: Topology, label: string, afterR
   if (natted.length < 2) return;
   for (const u of natted) {
     const others = [...new Set(model.uplinks.map((o) => o.interface))].filter((i) => i !== u.interface);
-    for (const i of others) lab.run(topo.wire.get(i)!.role, ["ip", "link", "set", topo.wire.get(i)!.peer, "down"]);
+    for (const i of others) topo.link.get(i)!.cut();
     try {
       expect(await waitFor(() => sameSet(devicesInUse(topo), new Set([u.interface])), 5000, 20), `${label}: only ${u.name} left`).toBe(true);
       const isp = topo.ispOf.get(u.name)!;
@@ -155,7 +153,7 @@ export async function natThroughEachUplink(topo: Topology, label: string, afterR
       expect(ok && carried > 0, `${label}: LAN host ${lan.generic} reaches the internet through ${u.name} (${u.nat}); ${carried} packets from ${isp.role}`).toBe(true);
       tally.checks++;
     } finally {
-      for (const i of others) lab.run(topo.wire.get(i)!.role, ["ip", "link", "set", topo.wire.get(i)!.peer, "up"]);
+      for (const i of others) topo.link.get(i)!.restore();
     }
     await afterRestore();
   }

@@ -4,9 +4,9 @@
 // cached root stays pristine.
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { missingTool } from "./lab.js";
+import { missingTool, readText } from "./lab.js";
 
 export interface Release {
   codename: "bookworm" | "trixie";
@@ -17,7 +17,7 @@ export interface Release {
 /** ifplugd is gone from Debian 13: a root has it when its packages do. */
 export const hasIfplugd = (r: Release): boolean => r.packages.includes("ifplugd");
 
-const common = ["systemd", "dbus", "ifupdown", "iproute2", "nftables", "iputils-ping", "procps", "conntrack", "dnsmasq-base"];
+const common = ["systemd", "dbus", "ifupdown", "iproute2", "nftables", "iputils-ping", "procps", "conntrack", "dnsmasq-base", "ppp"];
 
 export const RELEASES: Release[] = [
   // Debian 12 as shipped: dhclient is ifupdown's DHCP client; ifplugd exists.
@@ -72,6 +72,40 @@ export async function ensureRoot(r: Release): Promise<string> {
   const root = rootPath(r);
   if (existsSync(join(root, "etc/os-release"))) return root;
   mkdirSync(cacheDir(), { recursive: true });
+  // Two test files boot each release: one builds, the other waits for it.
+  const lock = `${root}.lock`;
+  const deadline = Date.now() + 20 * 60_000;
+  for (;;) {
+    if (existsSync(join(root, "etc/os-release"))) return root;
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, "pid"), String(process.pid));
+      break;
+    } catch {
+      const holder = Number(readText(join(lock, "pid")));
+      if (holder && !processAlive(holder)) rmSync(lock, { recursive: true, force: true }); // its builder died
+      else if (Date.now() > deadline) throw new Error(`${lock}: another build of ${r.codename} did not finish in 20 minutes`);
+      else await new Promise((res) => setTimeout(res, 1000));
+    }
+  }
+  try {
+    return await buildRoot(r, root);
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+const processAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function buildRoot(r: Release, root: string): Promise<string> {
+  if (existsSync(join(root, "etc/os-release"))) return root;
   const tmp = `${root}.build-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   try {

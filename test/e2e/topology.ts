@@ -39,6 +39,8 @@ export interface Topology {
   ispOf: Map<string, Isp>;
   /** per host interface: the segment namespace and the peer whose state is the host NIC's carrier */
   wire: Map<string, { role: string; peer: string }>;
+  /** per host interface: how the lab takes its link away and gives it back (the carrier; a ppp link's hangup and redial) */
+  link: Map<string, { cut(): void; restore(): void }>;
   lans: LanSide[];
   remotes: string[]; // every address the internet answers on
 }
@@ -159,7 +161,8 @@ export function buildTopology(lab: Lab, model: Model): Topology {
 
   // The host's uplink NICs start down too, as on a booting machine.
   for (const iface of wire.keys()) lab.run("host", ["ip", "link", "set", iface, "down"]);
-  return { lab, model, plan, isps, ispOf, wire, lans, remotes };
+  const link = new Map([...wire].map(([iface, w]) => [iface, { cut: () => lab.run(w.role, ["ip", "link", "set", w.peer, "down"]), restore: () => lab.run(w.role, ["ip", "link", "set", w.peer, "up"]) }]));
+  return { lab, model, plan, isps, ispOf, wire, link, lans, remotes };
 }
 
 function setUpIsp(lab: Lab, isp: Isp, segRole: string): void {

@@ -31,6 +31,7 @@ export const EVERY_TARGET: [stack: string, target: string][] = [
   ["ifupdown", "rt_tables"],
   ["ifupdown", "sysctl"],
   ["ifupdown", "nftables"],
+  ["ifupdown", "events"],
 ];
 
 export function renderEveryTarget(model: string, root: string): BinResult {

@@ -149,6 +149,7 @@ describe("plan: balance", () => {
           { via: "203.0.113.1", dev: "eth2", weight: 1, uplink: "cable", probe: "203.0.113.2/32" },
           { via: "100.64.5.1", dev: "wwan0", weight: 3, uplink: "lte", probe: "100.64.5.2/32" },
         ],
+        byEvent: false,
       },
     ]);
     for (const dev of ["eth1", "eth2", "wwan0"]) {
@@ -189,9 +190,9 @@ uplinks:
   - {name: c, interface: eth1, address: 100.64.3.2/24, gateway: 100.64.3.1, nat: snat}
 `);
     expect(q.nat).toEqual([
-      { uplink: "a", dev: "eth0", kind: "snat", to: "198.51.100.2", nexthop: "198.51.100.1" },
-      { uplink: "b", dev: "eth0", kind: "masquerade", to: undefined, nexthop: undefined },
-      { uplink: "c", dev: "eth1", kind: "snat", to: "100.64.3.2", nexthop: undefined },
+      { uplink: "a", dev: "eth0", kind: "snat", why: "snat", to: "198.51.100.2", nexthop: "198.51.100.1" },
+      { uplink: "b", dev: "eth0", kind: "masquerade", why: "masquerade", to: undefined, nexthop: undefined },
+      { uplink: "c", dev: "eth1", kind: "snat", why: "snat", to: "100.64.3.2", nexthop: undefined },
     ]);
   });
   it("watches uplink interfaces once each, unless an uplink says watch: false", () => {

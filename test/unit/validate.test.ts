@@ -54,11 +54,20 @@ const cases: Case[] = [
   ["lan overlaps", two() + "lan:\n  - interface: eth0\n    address: 198.51.100.200/25\n", 13, 14, "lan[0].address", /overlaps 198.51.100.0\/24 of uplink 'a'/],
   ["host bits", two("\n    destinations: [100.127.0.53/24]"), 7, 20, "uplinks[0].destinations[0]", /has host bits set; did you mean 100.127.0.0\/24\?/],
   ["destination family", two("\n    destinations: [2001:db8::53]"), 7, 20, "uplinks[0].destinations[0]", /IPv6 destination 2001:db8::53\/128 but the uplink has no IPv6 address/],
-  ["snat without v4", "version: 1\nuplinks:\n  - name: a\n    interface: e\n    address: 2001:db8::2/64\n    nat: snat\n", 6, 10, "uplinks[0].nat", /snat needs a static IPv4 address/],
+  ["snat without v4", "version: 1\nuplinks:\n  - name: a\n    interface: e\n    address: 2001:db8::2/64\n    nat: snat\n", 6, 10, "uplinks[0].nat", /snat needs an IPv4 address on the uplink \(static, dhcp or ppp\)/],
   ["nat value", two("\n    nat: yes"), 7, 10, "uplinks[0].nat", /must be one of none, masquerade, snat; got "yes"/],
   ["yaml syntax", "version: 1\nuplinks:\n  - name: [a\n", 4, 1, "", /YAML syntax: Flow sequence .* end with a \]/],
   ["duplicate yaml key", "version: 1\nversion: 1\nuplinks: []\n", 2, 1, "", /YAML syntax: Map keys must be unique/],
   ["ifplugd delay", two() + "options:\n  ifplugd: {delay-down: -1}\n", 12, 25, "options.ifplugd.delay-down", /between 0 and 3600; got -1/],
+  ["a gateway for a leased family", "version: 1\nuplinks:\n  - name: a\n    interface: e\n    address: dhcp\n    gateway: 198.51.100.1\n", 6, 14, "uplinks[0].gateway", /the IPv4 gateway is learned with the address \(dhcp\); remove it/],
+  ["a gateway on a ppp link", "version: 1\nuplinks:\n  - name: a\n    interface: ppp0\n    address: ppp\n    gateway: 198.51.100.1\n", 6, 14, "uplinks[0].gateway", /a ppp link has no IPv4 gateway/],
+  ["two IPv4 sources", "version: 1\nuplinks:\n  - name: a\n    interface: e\n    address: [198.51.100.2/24, dhcp]\n", 5, 32, "uplinks[0].address[1]", /IPv4 comes from static addresses already; give one source per family: static addresses, or one of dhcp or ppp/],
+  ["dhcp and ppp", "version: 1\nuplinks:\n  - name: a\n    interface: e\n    address: [dhcp, ppp]\n", 5, 21, "uplinks[0].address[1]", /IPv4 comes from dhcp already/],
+  ["a misspelt source", "version: 1\nuplinks:\n  - name: a\n    interface: e\n    address: dchp\n", 5, 14, "uplinks[0].address", /'dchp' is not in address\/prefix form.*or one of dhcp, slaac, ppp/],
+  ["dhcp in a LAN", "version: 1\nuplinks:\n  - name: a\n    interface: e\n    address: dhcp\nlan:\n  - interface: br0\n    address: dhcp\n", 8, 14, "lan[0].address", /'dhcp' is not in address\/prefix form; expected an address with its prefix length/],
+  ["a leased uplink sharing its interface", "version: 1\nuplinks:\n  - name: a\n    interface: e\n    address: dhcp\n  - name: b\n    interface: e\n    address: 198.51.100.2/24\n", 4, 16, "uplinks[0].interface", /uplink 'a' learns its address \(dhcp\) on e, which uplink 'b' uses too/],
+  ["ppp beside a static address", "version: 1\nuplinks:\n  - name: a\n    interface: ppp0\n    address: [ppp, 2001:db8::2/64]\n", 5, 14, "uplinks[0].address", /pppd configures every address of a ppp link; give 'ppp' alone/],
+  ["slaac, not built yet", "version: 1\nuplinks:\n  - name: a\n    interface: e\n    address: [dhcp, slaac]\n", 5, 21, "uplinks[0].address[1]", /slaac \(IPv6 from router advertisements\) is not built yet/],
 ];
 
 describe("validation: each rule names file, line, column, key and what is allowed", () => {

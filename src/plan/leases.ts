@@ -1,0 +1,85 @@
+// Learned addresses: what the uplink-event script does when an uplink gets a
+// lease (DHCP) or its ppp link comes up, and undoes when it goes. The plan's
+// decisions are baked in here; the script only fills in the lease.
+import type { Family, Model, Uplink } from "../model/types.js";
+import type { PlanLease, PlanRoute, PlanRule } from "./types.js";
+import { uplinkRules } from "./rules.js";
+
+export const EVENT_SCRIPT = "/etc/gen-hooks/uplink-event";
+export const LEASE_STATE_DIR = "/run/gen-hooks";
+/** Above this many pinned destinations the script loads them with one ip -batch from a prefix file. */
+export const LEASE_INLINE_MAX = 64;
+
+/** The shell variables the script sets from a lease. */
+export const LEASE_VARS = { addr: "$addr", host: "$host", net: "$net", gw: "$gw" } as const;
+
+export interface LeaseContext {
+  table: (u: Uplink) => number;
+  destinationTable: (u: Uplink) => number | undefined;
+  tableName: (id: number) => string;
+  /** failover: the uplink's main-table metric; balance: undefined. */
+  metric: (u: Uplink) => number | undefined;
+  route: (r: Omit<PlanRoute, "destination" | "tableName" | "onlink" | "scopeLink" | "via" | "src" | "metric"> & Partial<PlanRoute>) => PlanRoute;
+  rpFilter: string;
+  routesDir: string;
+}
+
+export const hasFamily = (u: Uplink, f: Family) => u.addresses.some((a) => a.family === f) || u.learned.some((l) => l.family === f);
+export const learns = (u: Uplink, f: Family) => u.learned.find((l) => l.family === f);
+
+export function leasePlan(model: Model, c: LeaseContext): PlanLease[] {
+  const out: PlanLease[] = [];
+  for (const u of model.uplinks) {
+    for (const l of u.learned) {
+      if (l.source === "slaac") continue; // refused by validation
+      const f = l.family;
+      const table = c.table(u);
+      const p2p = l.source === "ppp";
+      // A ppp link's routes go "dev ppp0" to the peer; a DHCP lease's via its router.
+      const path = p2p ? { scopeLink: true } : { via: LEASE_VARS.gw };
+      const common = { family: f, dev: u.interface, src: LEASE_VARS.addr };
+      const routes: PlanRoute[] = [];
+      if (!p2p) routes.push(c.route({ ...common, to: LEASE_VARS.net, scopeLink: true, table, why: `${u.name}: its own network` }));
+      routes.push(c.route({ ...common, to: "default", ...path, table, why: `${u.name}: default` }));
+      const shared = p2p
+        ? []
+        : model.uplinks
+            .filter((o) => o !== u && hasFamily(o, f))
+            .map((o) => c.route({ ...common, to: LEASE_VARS.net, scopeLink: true, table: c.table(o), why: `${o.name}: network of uplink ${u.name}` }));
+      const metric = c.metric(u);
+      const mainDefault = metric === undefined ? undefined : c.route({ ...common, to: "default", ...path, table: 254, metric, why: `${u.name}: main default, failover order` });
+      const destTable = c.destinationTable(u);
+      const rules: PlanRule[] = uplinkRules(u, f, { table, destinationTable: destTable, tableName: c.tableName }, [LEASE_VARS.host], true);
+      const pinned = u.destinations.filter((d) => d.family === f);
+      const inline = pinned.length <= LEASE_INLINE_MAX;
+      const sysctl = p2p ? [{ proc: `/proc/sys/net/ipv4/conf/${u.interface}/rp_filter`, value: c.rpFilter, why: "reverse-path filter of the ppp link: sysctl.d cannot name it before pppd creates it" }] : [];
+      out.push({
+        uplink: u.name,
+        fn: `u${u.index}_${u.name.replace(/-/g, "_")}`, // the index keeps a-b and a_b apart
+        dev: u.interface,
+        family: f,
+        source: l.source,
+        table,
+        routes,
+        shared,
+        mainDefault,
+        rules,
+        destinations:
+          pinned.length === 0
+            ? undefined
+            : {
+                table: destTable!,
+                tableName: c.tableName(destTable!),
+                count: pinned.length,
+                routes: inline ? pinned.map((d) => c.route({ ...common, to: d.text, ...path, table: destTable!, why: `${u.name}: pinned destination` })) : [],
+                file: inline ? undefined : `${c.routesDir}/${u.name}-ipv${f}.prefixes`,
+                prefixes: inline ? [] : pinned.map((d) => d.text),
+              },
+        multipath: model.mode === "balance",
+        sysctl,
+        state: `${u.name}-ipv${f}.lease`,
+      });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,40 @@
+// Which ip rules an uplink needs for one family, and at what priority. Static
+// hooks and the uplink-event script (learned addresses) add the same rules.
+import type { Family, Uplink } from "../model/types.js";
+import type { PlanRule } from "./types.js";
+
+/**
+ * Rule priorities: one band per selector, uplink index within the band.
+ * Destinations win over everything (an ISP's DNS answers only its own
+ * network); marks come before source addresses because a packet marked after
+ * routing (OUTPUT) already carries the source of the first lookup.
+ */
+export const PRIORITY = { destinations: 1000, mark: 2000, from: 3000, users: 4000, sources: 5000 } as const;
+
+export interface RuleTables {
+  table: number;
+  destinationTable?: number;
+  tableName: (id: number) => string;
+}
+
+/**
+ * The rules of uplink u for family f. `hosts` are its own addresses as rule
+ * selectors (198.51.100.2/32, or "$host" for a learned one); `routable` says
+ * whether the family has a path through the uplink (selectors need one).
+ */
+export function uplinkRules(u: Uplink, f: Family, t: RuleTables, hosts: string[], routable: boolean): PlanRule[] {
+  const out: PlanRule[] = [];
+  const rule = (r: Omit<PlanRule, "uplink" | "tableName" | "family">) =>
+    out.push({ from: undefined, fwmark: undefined, uidrange: undefined, ...r, family: f, uplink: u.name, tableName: t.tableName(r.table) });
+  if (t.destinationTable !== undefined && u.destinations.some((d) => d.family === f))
+    rule({ priority: PRIORITY.destinations + u.index, table: t.destinationTable, why: `${u.name}: pinned destinations first` });
+  if (u.mark !== undefined && routable)
+    rule({ priority: PRIORITY.mark + u.index, table: t.table, fwmark: `0x${u.mark.toString(16)}`, why: `${u.name}: fwmark` });
+  for (const host of hosts) rule({ priority: PRIORITY.from + u.index, table: t.table, from: host, why: `${u.name}: replies from its address` });
+  if (routable)
+    for (const r of u.users)
+      rule({ priority: PRIORITY.users + u.index, table: t.table, uidrange: `${r.from}-${r.to}`, why: `${u.name}: sockets of these uids` });
+  for (const s of u.sources.filter((s) => s.family === f))
+    rule({ priority: PRIORITY.sources + u.index, table: t.table, from: s.text, why: `${u.name}: traffic from this source` });
+  return out;
+}
