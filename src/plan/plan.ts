@@ -2,17 +2,17 @@
 // know is decided here, so every target says the same thing.
 import type { Cidr, Family, Model, Uplink } from "../model/types.js";
 import { overlaps } from "../model/addr.js";
-import { RESERVED_TABLE_IDS, destinationTableName } from "../model/validate.js";
-import type { Plan, PlanDestinationSet, PlanFamilyBlock, PlanInterface, PlanMultipath, PlanNat, PlanRoute, PlanRule, PlanSysctl, PlanTable, PlanUplink } from "./types.js";
+import { destinationTableName } from "../model/validate.js";
+import type { Plan, PlanDestinationSet, PlanFamilyBlock, PlanInterface, PlanMultipath, PlanRoute, PlanRule, PlanTable, PlanUplink } from "./types.js";
 import { EVENT_SCRIPT, hasFamily, learns, leasePlan } from "./leases.js";
 import { uplinkRules } from "./rules.js";
+import { allocateMetrics, allocateTables } from "./tables.js";
+import { RP_FILTER, sysctlPlan } from "./sysctl.js";
+import { natPlan } from "./nat.js";
 
 export { PRIORITY } from "./rules.js";
 
 export const MAIN_TABLE = 254;
-export const FIRST_AUTO_TABLE = 101;
-export const DESTINATION_TABLE_OFFSET = 1000;
-export const FIRST_AUTO_METRIC = 100;
 export const BALANCE_METRIC = 100;
 
 /**
@@ -245,104 +245,4 @@ function uniqueNetworks(addresses: Cidr[], f: Family): Cidr[] {
   const seen = new Set<string>();
   const hostPrefix = f === 4 ? 32 : 128;
   return addresses.filter((a) => a.family === f && a.prefix < hostPrefix && !seen.has(a.network) && seen.add(a.network));
-}
-
-/** Explicit ids first; the rest from 101 upward; destination tables at table+1000 or the next free id. */
-export function allocateTables(model: Model): { main: Map<string, number>; destinations: Map<string, number> } {
-  const used = new Set<number>(RESERVED_TABLE_IDS);
-  for (const u of model.uplinks) if (u.table !== undefined) used.add(u.table);
-  const take = (from: number) => {
-    let id = from;
-    while (used.has(id)) id++;
-    used.add(id);
-    return id;
-  };
-  const main = new Map<string, number>();
-  for (const u of model.uplinks) main.set(u.name, u.table ?? take(FIRST_AUTO_TABLE));
-  const destinations = new Map<string, number>();
-  for (const u of model.uplinks)
-    if (u.destinations.length > 0) destinations.set(u.name, take(main.get(u.name)! + DESTINATION_TABLE_OFFSET));
-  return { main, destinations };
-}
-
-/** Explicit metrics stay; the others are 100 + position, skipping taken values. */
-export function allocateMetrics(model: Model): Map<string, number> {
-  const used = new Set(model.uplinks.flatMap((u) => (u.metric === undefined ? [] : [u.metric])));
-  const out = new Map<string, number>();
-  for (const u of model.uplinks) {
-    if (u.metric !== undefined) {
-      out.set(u.name, u.metric);
-      continue;
-    }
-    let m = FIRST_AUTO_METRIC + u.index;
-    while (used.has(m)) m++;
-    used.add(m);
-    out.set(u.name, m);
-  }
-  return out;
-}
-
-const RP_FILTER = { loose: "2", strict: "1", off: "0" } as const;
-
-/** sysctl keys name an interface between dots; a dot inside the name is written '/'. */
-export const sysctlIface = (name: string) => name.replace(/\./g, "/");
-
-function sysctlPlan(model: Model, interfaces: PlanInterface[]): PlanSysctl[] {
-  const out: PlanSysctl[] = [];
-  const lanFamilies = new Set(model.lan.flatMap((l) => l.addresses.map((a) => a.family)));
-  if (lanFamilies.has(4)) out.push({ key: "net.ipv4.ip_forward", value: "1", why: "route for the LAN" });
-  if (lanFamilies.has(6)) out.push({ key: "net.ipv6.conf.all.forwarding", value: "1", why: "route for the LAN" });
-  if (model.mode === "balance") {
-    const fams = new Set(model.uplinks.flatMap((u) => [...u.addresses, ...u.learned].map((a) => a.family)));
-    if (fams.has(4)) out.push({ key: "net.ipv4.fib_multipath_hash_policy", value: "1", why: "balance flows, not packets: hash on L4 ports" });
-    if (fams.has(6)) out.push({ key: "net.ipv6.fib_multipath_hash_policy", value: "1", why: "balance flows, not packets: hash on L4 ports" });
-  }
-  const rp = RP_FILTER[model.options.rpFilter];
-  if (model.options.rpFilter === "off")
-    out.push({ key: "net.ipv4.conf.all.rp_filter", value: "0", why: "the kernel applies the larger of 'all' and the interface's value" });
-  for (const iface of interfaces.filter((i) => i.role === "uplink")) {
-    const key = sysctlIface(iface.name);
-    // A leased family has no static block on the interface but needs its keys all the same.
-    const onIface = model.uplinks.filter((u) => u.interface === iface.name);
-    const fams = ([4, 6] as Family[]).filter((f) => onIface.some((u) => hasFamily(u, f)));
-    if (fams.includes(4)) {
-      out.push({ key: `net.ipv4.conf.${key}.rp_filter`, value: rp, why: `${model.options.rpFilter} reverse-path filter: replies may arrive on another uplink` });
-      // Without these, a NIC answers ARP for its neighbours' addresses ("ARP
-      // flux"): the gateway then sends one NIC's traffic to another, which
-      // breaks when that one goes down (several NICs on one subnet).
-      out.push({ key: `net.ipv4.conf.${key}.arp_ignore`, value: "1", why: "answer ARP only for addresses on this interface" });
-      out.push({ key: `net.ipv4.conf.${key}.arp_announce`, value: "2", why: "ask ARP with this interface's own address" });
-    }
-    // Where networkd keeps a link's routes over carrier loss, only the kernel can skip them.
-    if (model.options.linkdownFailover || iface.keepOnCarrierLoss)
-      for (const f of fams)
-        out.push({ key: `net.ipv${f}.conf.${key}.ignore_routes_with_linkdown`, value: "1", why: "skip routes through this link while it has no carrier" });
-  }
-  return out;
-}
-
-function natPlan(model: Model): PlanNat[] {
-  const perIface = new Map<string, number>();
-  for (const u of model.uplinks) perIface.set(u.interface, (perIface.get(u.interface) ?? 0) + 1);
-  const out: PlanNat[] = [];
-  for (const u of model.uplinks) {
-    if (u.nat === "none") continue;
-    const shared = perIface.get(u.interface)! > 1;
-    const via = u.gateways.find((g) => g.family === 4)?.address;
-    const leased = learns(u, 4);
-    if (leased) {
-      // The address changes with the lease: masquerade is snat to the address the link holds now.
-      out.push({ uplink: u.name, dev: u.interface, kind: "masquerade", why: u.nat === "snat" ? `snat to the address ${leased.source} gives (masquerade)` : "masquerade" });
-      continue;
-    }
-    out.push({
-      uplink: u.name,
-      dev: u.interface,
-      kind: u.nat,
-      why: u.nat,
-      to: u.nat === "snat" ? u.addresses.find((a) => a.family === 4)!.address : undefined,
-      nexthop: shared && u.nat === "snat" ? via : undefined,
-    });
-  }
-  return out;
 }

@@ -1,0 +1,42 @@
+// Which routing table and which failover metric each uplink gets.
+import type { Model } from "../model/types.js";
+import { RESERVED_TABLE_IDS } from "../model/validate.js";
+
+export const FIRST_AUTO_TABLE = 101;
+export const DESTINATION_TABLE_OFFSET = 1000;
+export const FIRST_AUTO_METRIC = 100;
+
+/** Explicit ids first; the rest from 101 upward; destination tables at table+1000 or the next free id. */
+export function allocateTables(model: Model): { main: Map<string, number>; destinations: Map<string, number> } {
+  const used = new Set<number>(RESERVED_TABLE_IDS);
+  for (const u of model.uplinks) if (u.table !== undefined) used.add(u.table);
+  const take = (from: number) => {
+    let id = from;
+    while (used.has(id)) id++;
+    used.add(id);
+    return id;
+  };
+  const main = new Map<string, number>();
+  for (const u of model.uplinks) main.set(u.name, u.table ?? take(FIRST_AUTO_TABLE));
+  const destinations = new Map<string, number>();
+  for (const u of model.uplinks)
+    if (u.destinations.length > 0) destinations.set(u.name, take(main.get(u.name)! + DESTINATION_TABLE_OFFSET));
+  return { main, destinations };
+}
+
+/** Explicit metrics stay; the others are 100 + position, skipping taken values. */
+export function allocateMetrics(model: Model): Map<string, number> {
+  const used = new Set(model.uplinks.flatMap((u) => (u.metric === undefined ? [] : [u.metric])));
+  const out = new Map<string, number>();
+  for (const u of model.uplinks) {
+    if (u.metric !== undefined) {
+      out.set(u.name, u.metric);
+      continue;
+    }
+    let m = FIRST_AUTO_METRIC + u.index;
+    while (used.has(m)) m++;
+    used.add(m);
+    out.set(u.name, m);
+  }
+  return out;
+}
