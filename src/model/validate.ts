@@ -8,6 +8,7 @@ import { listPath, parsePrefixList, readListText } from "./lists.js";
 import type { LoadedModel, PathSeg } from "./load.js";
 import { clip, contains, isLinkLocal, networkOrBroadcast, notAHost, overlaps, parseInterfaceCidr, parseIp, parsePrefix } from "./addr.js";
 import { LEARNED_FAMILY, type Cidr, type Family, type Gateway, type Lan, type Learned, type LearnedSource, type Model, type Prefix, type UidRange, type Uplink } from "./types.js";
+import { hasFamily, routable } from "./uplink.js";
 
 export const MAX_ISSUES = 20;
 export const RESERVED_TABLE_IDS = [0, 253, 254, 255];
@@ -177,28 +178,28 @@ function normalize(loaded: LoadedModel, raw: RawModel, issues: ModelIssue[]): Mo
   const cidrs = (value: string | string[], path: PathSeg[], learned?: Learned[]): Cidr[] => {
     const out: Cidr[] = [];
     const sourceOf = new Map<Family, string>(); // what gives each family its address, for the one-source check
+    /** Whether the family may take its address from source here (static addresses may be several); an issue at `at` if not. */
+    const oneSource = (family: Family, source: string, at: PathSeg[]): boolean => {
+      const prior = sourceOf.get(family);
+      if (prior !== undefined && !(prior === STATIC && source === STATIC)) {
+        issues.push(loaded.issue(at, `IPv${family} comes from ${prior} already; give one source per family: static addresses, or one of ${learnedFor(family)}`));
+        return false;
+      }
+      sourceOf.set(family, source);
+      return true;
+    };
     asList(value).forEach((text, i) => {
       const at = Array.isArray(value) ? [...path, i] : path;
       if (learned && isLearnedSource(text)) {
         const family = LEARNED_FAMILY[text];
-        const prior = sourceOf.get(family);
-        if (prior) issues.push(loaded.issue(at, `IPv${family} comes from ${prior} already; give one source per family: static addresses, or one of ${learnedFor(family)}`));
-        else {
-          sourceOf.set(family, text);
-          learned.push({ family, source: text });
-        }
+        if (oneSource(family, text, at)) learned.push({ family, source: text });
         return;
       }
       const r = parseInterfaceCidr(text);
       if (typeof r === "string") issues.push(loaded.issue(at, learned ? `${r}, or one of dhcp, slaac, ppp` : r));
-      else {
-        const prior = sourceOf.get(r.family);
-        if (prior && prior !== "static addresses") issues.push(loaded.issue(at, `IPv${r.family} comes from ${prior} already; give one source per family: static addresses, or one of ${learnedFor(r.family)}`));
-        else {
-          sourceOf.set(r.family, "static addresses");
-          writtenAt.set(r, i);
-          out.push(r);
-        }
+      else if (oneSource(r.family, STATIC, at)) {
+        writtenAt.set(r, i);
+        out.push(r);
       }
     });
     return out;
@@ -238,7 +239,7 @@ function normalize(loaded: LoadedModel, raw: RawModel, issues: ModelIssue[]): Mo
     const addresses = cidrs(u.address, [...base, "address"], learned);
     const destinations = prefixes(u.destinations, [...base, "destinations"]);
     const inlineDestinations = destinations.length;
-    readDestinationLists(loaded, u, base, routableFamilies(addresses, learned, gateways), destinations, issues);
+    readDestinationLists(loaded, u, base, (f) => routable({ addresses, learned, gateways }, f), destinations, issues);
     return {
       index,
       name: u.name,
@@ -305,17 +306,7 @@ function readDestinationLists(loaded: LoadedModel, u: RawUplink, base: PathSeg[]
   });
 }
 
-/**
- * Whether an uplink has a path for a family (a selector of it needs one): a
- * learned family brings its gateway (or is point-to-point); a static one
- * needs a gateway of the family unless the uplink has none at all.
- */
-function routableFamilies(addresses: Cidr[], learned: Learned[], gateways: Gateway[]): (f: Family) => boolean {
-  const families = new Set(addresses.map((a) => a.family));
-  const learnt = new Set(learned.map((l) => l.family));
-  return (f) => learnt.has(f) || (families.has(f) && (gateways.length === 0 || gateways.some((g) => g.family === f)));
-}
-
+const STATIC = "static addresses";
 const LEARNED_SOURCES = Object.keys(LEARNED_FAMILY) as LearnedSource[];
 const isLearnedSource = (text: unknown): text is LearnedSource => LEARNED_SOURCES.includes(text as LearnedSource);
 const learnedFor = (f: Family) => LEARNED_SOURCES.filter((s) => LEARNED_FAMILY[s] === f).join(" or ");
@@ -404,26 +395,22 @@ function crossCheck(loaded: LoadedModel, model: Model, issues: ModelIssue[]): vo
 
   // Selectors must have a path of their family through the uplink.
   for (const u of model.uplinks) {
-    const families = new Set([...u.addresses, ...u.learned].map((a) => a.family));
-    const routable = routableFamilies(u.addresses, u.learned, u.gateways);
     // Those from lists were checked where their line is known.
     for (let i = 0; i < u.inlineDestinations; i++) {
       const d = u.destinations[i];
-      if (!routable(d.family)) add(at(u, "destinations", i), `IPv${d.family} destination ${d.text} but the uplink has no IPv${d.family} address and gateway`);
+      if (!routable(u, d.family)) add(at(u, "destinations", i), `IPv${d.family} destination ${d.text} but the uplink has no IPv${d.family} address and gateway`);
     }
     u.sources.forEach((s, i) => {
-      if (!routable(s.family)) add(at(u, "sources", i), `IPv${s.family} source ${s.text} but the uplink has no IPv${s.family} address and gateway`);
+      if (!routable(u, s.family)) add(at(u, "sources", i), `IPv${s.family} source ${s.text} but the uplink has no IPv${s.family} address and gateway`);
     });
-    if (u.nat === "snat" && !families.has(4)) add(at(u, "nat"), "snat needs an IPv4 address on the uplink (static, dhcp or ppp); use masquerade");
+    if (u.nat === "snat" && !hasFamily(u, 4)) add(at(u, "nat"), "snat needs an IPv4 address on the uplink (static, dhcp or ppp); use masquerade");
   }
 
-  // Learned addresses: the client owns the interface, so no other uplink or LAN may share it.
-  const onInterface = new Map<string, Uplink[]>();
-  for (const u of model.uplinks) onInterface.set(u.interface, [...(onInterface.get(u.interface) ?? []), u]);
+  // Learned addresses: the client owns the interface, so no other uplink may share it (nor a LAN, checked above).
   for (const u of model.uplinks) {
     if (u.learned.length === 0) continue;
     const sources = u.learned.map((l) => l.source).join(" and ");
-    const other = onInterface.get(u.interface)!.find((o) => o !== u);
+    const other = model.uplinks.find((o) => o !== u && o.interface === u.interface);
     if (other) add(at(u, "interface"), `uplink '${u.name}' learns its address (${sources}) on ${u.interface}, which uplink '${other.name}' uses too; give a leased uplink an interface of its own`);
     if (u.learned.some((l) => l.source === "ppp") && u.addresses.length > 0)
       add(at(u, "address"), `pppd configures every address of a ppp link; give 'ppp' alone`);

@@ -1,14 +1,16 @@
 // Learned addresses: what the uplink-event script does when an uplink gets a
 // lease (DHCP) or its ppp link comes up, and undoes when it goes. The plan's
 // decisions are baked in here; the script only fills in the lease.
-import type { Family, Model, Uplink } from "../model/types.js";
+import type { Model, Uplink } from "../model/types.js";
+import { hasFamily } from "../model/uplink.js";
 import type { PlanLease, PlanRoute, PlanRule } from "./types.js";
 import { uplinkRules } from "./rules.js";
+import { MAIN_TABLE } from "./tables.js";
+import { IFUPDOWN_INLINE_MAX, ROUTES_DIR } from "./sets.js";
+import { RP_FILTER } from "./sysctl.js";
 
 export const EVENT_SCRIPT = "/etc/gen-hooks/uplink-event";
 export const LEASE_STATE_DIR = "/run/gen-hooks";
-/** Above this many pinned destinations the script loads them with one ip -batch from a prefix file. */
-export const LEASE_INLINE_MAX = 64;
 
 /** The shell variables the script sets from a lease. */
 export const LEASE_VARS = { addr: "$addr", host: "$host", net: "$net", gw: "$gw" } as const;
@@ -20,12 +22,7 @@ export interface LeaseContext {
   /** failover: the uplink's main-table metric; balance: undefined. */
   metric: (u: Uplink) => number | undefined;
   route: (r: Omit<PlanRoute, "destination" | "tableName" | "onlink" | "scopeLink" | "via" | "src" | "metric"> & Partial<PlanRoute>) => PlanRoute;
-  rpFilter: string;
-  routesDir: string;
 }
-
-export const hasFamily = (u: Uplink, f: Family) => u.addresses.some((a) => a.family === f) || u.learned.some((l) => l.family === f);
-export const learns = (u: Uplink, f: Family) => u.learned.find((l) => l.family === f);
 
 export function leasePlan(model: Model, c: LeaseContext): PlanLease[] {
   const out: PlanLease[] = [];
@@ -47,12 +44,13 @@ export function leasePlan(model: Model, c: LeaseContext): PlanLease[] {
             .filter((o) => o !== u && hasFamily(o, f))
             .map((o) => c.route({ ...common, to: LEASE_VARS.net, scopeLink: true, table: c.table(o), why: `${o.name}: network of uplink ${u.name}` }));
       const metric = c.metric(u);
-      const mainDefault = metric === undefined ? undefined : c.route({ ...common, to: "default", ...path, table: 254, metric, why: `${u.name}: main default, failover order` });
+      const mainDefault = metric === undefined ? undefined : c.route({ ...common, to: "default", ...path, table: MAIN_TABLE, metric, why: `${u.name}: main default, failover order` });
       const destTable = c.destinationTable(u);
       const rules: PlanRule[] = uplinkRules(u, f, { table, destinationTable: destTable, tableName: c.tableName }, [LEASE_VARS.host], true);
       const pinned = u.destinations.filter((d) => d.family === f);
-      const inline = pinned.length <= LEASE_INLINE_MAX;
-      const sysctl = p2p ? [{ proc: `/proc/sys/net/ipv4/conf/${u.interface}/rp_filter`, value: c.rpFilter, why: "reverse-path filter of the ppp link: sysctl.d cannot name it before pppd creates it" }] : [];
+      // the script adds a route with one ip process, as an ifupdown hook does
+      const inline = pinned.length <= IFUPDOWN_INLINE_MAX;
+      const sysctl = p2p ? [{ proc: `/proc/sys/net/ipv4/conf/${u.interface}/rp_filter`, value: RP_FILTER[model.options.rpFilter], why: "reverse-path filter of the ppp link: sysctl.d cannot name it before pppd creates it" }] : [];
       out.push({
         uplink: u.name,
         fn: `u${u.index}_${u.name.replace(/-/g, "_")}`, // the index keeps a-b and a_b apart
@@ -72,10 +70,9 @@ export function leasePlan(model: Model, c: LeaseContext): PlanLease[] {
                 tableName: c.tableName(destTable!),
                 count: pinned.length,
                 routes: inline ? pinned.map((d) => c.route({ ...common, to: d.text, ...path, table: destTable!, why: `${u.name}: pinned destination` })) : [],
-                file: inline ? undefined : `${c.routesDir}/${u.name}-ipv${f}.prefixes`,
+                file: inline ? undefined : `${ROUTES_DIR}/${u.name}-ipv${f}.prefixes`,
                 prefixes: inline ? [] : pinned.map((d) => d.text),
               },
-        multipath: model.mode === "balance",
         sysctl,
         state: `${u.name}-ipv${f}.lease`,
       });

@@ -1,7 +1,7 @@
 // Source NAT per uplink: masquerade, or snat to its static address (a leased
 // one is masquerade: the address changes with the lease).
 import type { Model } from "../model/types.js";
-import { learns } from "./leases.js";
+import { learns } from "../model/uplink.js";
 import type { PlanNat } from "./types.js";
 
 export function natPlan(model: Model): PlanNat[] {
@@ -10,14 +10,14 @@ export function natPlan(model: Model): PlanNat[] {
   const out: PlanNat[] = [];
   for (const u of model.uplinks) {
     if (u.nat === "none") continue;
-    const shared = perIface.get(u.interface)! > 1;
-    const via = u.gateways.find((g) => g.family === 4)?.address;
     const leased = learns(u, 4);
     if (leased) {
       // The address changes with the lease: masquerade is snat to the address the link holds now.
       out.push({ uplink: u.name, dev: u.interface, kind: "masquerade", why: u.nat === "snat" ? `snat to the address ${leased.source} gives (masquerade)` : "masquerade" });
       continue;
     }
+    const shared = perIface.get(u.interface)! > 1;
+    const via = u.gateways.find((g) => g.family === 4)?.address;
     out.push({
       uplink: u.name,
       dev: u.interface,

@@ -4,26 +4,17 @@ import type { Cidr, Family, Model, Uplink } from "../model/types.js";
 import { overlaps } from "../model/addr.js";
 import { destinationTableName } from "../model/validate.js";
 import type { Plan, PlanDestinationSet, PlanFamilyBlock, PlanInterface, PlanMultipath, PlanRoute, PlanRule, PlanTable, PlanUplink } from "./types.js";
-import { EVENT_SCRIPT, hasFamily, learns, leasePlan } from "./leases.js";
+import { hasFamily as has, learns, routable } from "../model/uplink.js";
+import { EVENT_SCRIPT, leasePlan } from "./leases.js";
 import { uplinkRules } from "./rules.js";
-import { allocateMetrics, allocateTables } from "./tables.js";
-import { RP_FILTER, sysctlPlan } from "./sysctl.js";
+import { MAIN_TABLE, allocateMetrics, allocateTables } from "./tables.js";
+import { IFUPDOWN_INLINE_MAX, NETWORKD_INLINE_MAX, ROUTES_DIR } from "./sets.js";
+import { sysctlPlan } from "./sysctl.js";
 import { natPlan } from "./nat.js";
 
 export { PRIORITY } from "./rules.js";
-
-export const MAIN_TABLE = 254;
+export { MAIN_TABLE } from "./tables.js";
 export const BALANCE_METRIC = 100;
-
-/**
- * Above these sizes a destination set is loaded with one ip -batch from a
- * routes file: an ifupdown hook runs one ip process per line (about 2 ms
- * each), and networkd 252 slows down superlinearly with routes in one link
- * (measured: 1,000 in 0.11 s, 8,000 in 1.1 s, 20,000 in 9.4 s).
- */
-export const IFUPDOWN_INLINE_MAX = 64;
-export const NETWORKD_INLINE_MAX = 1000;
-export const ROUTES_DIR = "/etc/gen-hooks";
 
 const FAMILIES: Family[] = [4, 6];
 const anyPrefix = (f: Family) => (f === 4 ? "0.0.0.0/0" : "::/0");
@@ -39,10 +30,7 @@ export function buildPlan(model: Model): Plan {
   }
   const tableName = new Map(tables.map((t) => [t.id, t.name]));
 
-  const families = FAMILIES.filter((f) => model.uplinks.some((u) => hasFamily(u, f)) || model.lan.some((l) => l.addresses.some((a) => a.family === f)));
-  const has = hasFamily;
-  // A learned family brings its own path (gateway, or a ppp peer).
-  const routable = (u: Uplink, f: Family) => learns(u, f) !== undefined || (has(u, f) && (u.gateways.length === 0 || u.gateways.some((g) => g.family === f)));
+  const families = FAMILIES.filter((f) => model.uplinks.some((u) => has(u, f)) || model.lan.some((l) => l.addresses.some((a) => a.family === f)));
   const first = (u: Uplink, f: Family) => u.addresses.find((a) => a.family === f)!;
   const gatewayOf = (u: Uplink, f: Family) => u.gateways.find((g) => g.family === f)?.address;
 
@@ -177,8 +165,6 @@ export function buildPlan(model: Model): Plan {
     tableName: (id) => tableName.get(id)!,
     metric: (u) => (model.mode === "failover" ? metricOf.get(u.name) : undefined),
     route: (r) => fullRoute(r),
-    rpFilter: RP_FILTER[model.options.rpFilter],
-    routesDir: ROUTES_DIR,
   });
   for (const l of leases) rules.push(...l.rules);
 

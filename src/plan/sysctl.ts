@@ -1,7 +1,7 @@
 // The kernel settings the plan needs: forwarding, multipath hashing,
 // reverse-path filtering, ARP behaviour and linkdown handling per uplink.
 import type { Family, Model } from "../model/types.js";
-import { hasFamily } from "./leases.js";
+import { hasFamily } from "../model/uplink.js";
 import type { PlanInterface, PlanSysctl } from "./types.js";
 
 export const RP_FILTER = { loose: "2", strict: "1", off: "0" } as const;

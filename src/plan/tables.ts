@@ -2,6 +2,7 @@
 import type { Model } from "../model/types.js";
 import { RESERVED_TABLE_IDS } from "../model/validate.js";
 
+export const MAIN_TABLE = 254;
 export const FIRST_AUTO_TABLE = 101;
 export const DESTINATION_TABLE_OFFSET = 1000;
 export const FIRST_AUTO_METRIC = 100;

@@ -76,8 +76,6 @@ export interface PlanLease {
   mainDefault?: PlanRoute;
   rules: PlanRule[];
   destinations?: PlanLeaseDestinations;
-  /** Rebuild this family's multipath default on every change. */
-  multipath: boolean;
   /** Per-interface keys written when the link appears (pppd creates its interface: sysctl.d cannot name it at boot). */
   sysctl: { proc: string; value: string; why: string }[];
   state: string; // NAME-ipv4.lease in the state folder: "ADDRESS PREFIX GATEWAY" while a lease is held
