@@ -22,7 +22,7 @@ import { behaviourChecks, explainChecks, kernelRules } from "./checks.js";
 import { expectChecks, expectRules, failoverCascade, flowsByWeight, natThroughEachUplink, pinsWinOverHash, ready, render, setsLoaded, tally } from "./proofs.js";
 import { addManagement, Container, managementUp, type Stack } from "./boot.js";
 import { bootUnavailable, ensureRoot, hasIfplugd, selectedReleases, type Release } from "./releases.js";
-import { concreteModel, DhcpServer, dialPpp, hangUpPpp, hasLeases, labLeases, type LabLease } from "./leases.js";
+import { concreteModel, DhcpServer, leaseCidr, dialPpp, hangUpPpp, hasLeases, labLeases, type LabLease } from "./leases.js";
 
 const roots = new Map<string, string>();
 /**
@@ -44,12 +44,12 @@ const planned = (topo: Topology, plan: Plan) => ready(topo, plan) && setsLoaded(
  */
 const hostState = (topo: Topology) => topo.lab.snapshot("host").replace(/^(\S+ dev \S+ proto kernel scope link src \S+) metric 1024 $/gm, "$1 ");
 
-/** What the DHCP clients and the uplink-event script said, for a failure's message. */
-const leaseLog = (c: Container) =>
+/** What the DHCP clients, pppd's scripts and the uplink-event script said (about one interface, if given), for a failure's message. */
+const leaseLog = (c: Container, dev?: string) =>
   c
     .journal(["-o", "short-monotonic"])
     .split("\n")
-    .filter((l) => /dhclient|dhcpcd|gen-hooks|DHCP|ip-up|ip-down/i.test(l) && !/gen-hooks-leases.service/.test(l))
+    .filter((l) => /dhclient|dhcpcd|gen-hooks|DHCP|ip-up|ip-down|lease|carrier/i.test(l) && !/gen-hooks-leases.service/.test(l) && (dev === undefined || l.includes(dev)))
     .slice(-80)
     .join("\n");
 
@@ -74,15 +74,6 @@ function leaseToEffect(c: Container, leases: LabLease[]): string[] {
       return `${l.uplink}: ${bound === undefined || effect === undefined ? "not found in the journal" : `${Math.round(effect - bound)} ms`}`;
     });
 }
-
-/** One interface's DHCP client, as its journal tells it. */
-const clientLog = (c: Container, dev: string) =>
-  c
-    .journal(["-o", "short-monotonic"])
-    .split("\n")
-    .filter((l) => l.includes(dev) && /DHCP|dhclient|dhcpcd|lease|carrier/i.test(l))
-    .slice(-60)
-    .join("\n");
 
 /** The stacks a host on this release would run this model with. */
 function stacksFor(release: Release, model: Model, plan: Plan): Stack[] {
@@ -235,7 +226,7 @@ async function leaseProof(release: Release, stack: Stack): Promise<void> {
         const moved = labLeases(written, 1)[0];
         const firstIsp = topo.ispOf.get(first.uplink)!;
         lab.run(firstIsp.role, ["ip", "addr", "add", `${moved.gateway}/${moved.prefix}`, "dev", "lan"]);
-        lab.run("net", ["ip", "route", "replace", `${moved.gateway!.replace(/\.1$/, ".0")}/${moved.prefix}`, "via", `100.65.${firstIsp.index}.1`]);
+        lab.run("net", ["ip", "route", "replace", leaseCidr(moved).network, "via", `100.65.${firstIsp.index}.1`]);
         const renumbered = concreteModel(written, [moved, ...leases.slice(1)]);
         const after = { ...topo, model: renumbered, plan: buildPlan(renumbered) };
         const t0 = Date.now();
@@ -253,7 +244,7 @@ async function leaseProof(release: Release, stack: Stack): Promise<void> {
         const t1 = Date.now();
         isp.servers.get(second.uplink)!.reserve([second.address]);
         const out = () => !kernelRules(topo, 4).some((r) => r.includes(second.address)) && lab.routeGet("host", [REMOTE4, "uid", uid])?.dev !== second.dev;
-        expect(await waitFor(out, 30_000, 50), `${label}: ${second.uplink} is out once its lease is refused\n${clientLog(c, second.dev)}\n${hostState(topo)}`).toBe(true);
+        expect(await waitFor(out, 30_000, 50), `${label}: ${second.uplink} is out once its lease is refused\n${leaseLog(c, second.dev)}\n${hostState(topo)}`).toBe(true);
         const lossMs = Date.now() - t1;
         expect(lab.ping("host", REMOTE4, { count: 2, waitS: 2 }), `${label}: the internet answers without ${second.uplink}`).toBe(true);
         const t2 = Date.now();

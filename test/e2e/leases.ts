@@ -9,6 +9,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
 import type { Cidr, Model, Uplink } from "../../src/model/types.js";
+import { parseInterfaceCidr } from "../../src/model/addr.js";
 import type { Topology } from "./topology.js";
 
 export interface LabLease {
@@ -36,17 +37,17 @@ export function labLeases(model: Model, generation = 0): LabLease[] {
   return out;
 }
 
-const cidr = (address: string, prefix: number, network: string): Cidr => ({ family: 4, address, prefix, text: `${address}/${prefix}`, network, host: `${address}/32` });
+/** The lease as an interface address, parsed as the model parses one. */
+export const leaseCidr = (l: LabLease): Cidr => parseInterfaceCidr(`${l.address}/${l.prefix}`) as Cidr;
 
 /** The model with each lease written in as a static address (and gateway): what the kernel must hold while the leases are. */
 export function concreteModel(model: Model, leases: LabLease[]): Model {
   const uplinks = model.uplinks.map((u): Uplink => {
     const l = leases.find((x) => x.uplink === u.name);
     if (!l) return u;
-    const network = l.prefix === 32 ? `${l.address}/32` : `${l.address.replace(/\.\d+$/, ".0")}/${l.prefix}`;
     return {
       ...u,
-      addresses: [cidr(l.address, l.prefix, network), ...u.addresses],
+      addresses: [leaseCidr(l), ...u.addresses],
       learned: u.learned.filter((x) => x.family !== 4),
       gateways: [...(l.gateway ? [{ family: 4 as const, address: l.gateway }] : []), ...u.gateways],
     };
