@@ -414,9 +414,6 @@ function crossCheck(loaded: LoadedModel, model: Model, issues: ModelIssue[]): vo
     if (other) add(at(u, "interface"), `uplink '${u.name}' learns its address (${sources}) on ${u.interface}, which uplink '${other.name}' uses too; give a leased uplink an interface of its own`);
     if (u.learned.some((l) => l.source === "ppp") && u.addresses.length > 0)
       add(at(u, "address"), `pppd configures every address of a ppp link; give 'ppp' alone`);
-    const written = (loaded.data as RawModel).uplinks[u.index].address;
-    if (u.learned.some((l) => l.source === "slaac"))
-      add(Array.isArray(written) ? at(u, "address", written.indexOf("slaac")) : at(u, "address"), "slaac (IPv6 from router advertisements) is not built yet; give the uplink's static IPv6 address and gateway");
   }
 
   // Tables: explicit ids unique and not reserved.

@@ -101,7 +101,7 @@ export function explain(plan: Plan, query: Query): Answer | { query: Query; fami
     const src = `<${l.source} address>`;
     if (via) learnedGateway.set(l.uplink, via);
     const pinned = l.destinations ? [...l.destinations.routes.map((r) => r.destination), ...l.destinations.prefixes] : [];
-    for (const r of [...l.routes, ...(l.mainDefault ? [l.mainDefault] : [])])
+    for (const r of [...l.routes, ...[l.mainDefault, l.stackDefault].filter((d) => d !== undefined)])
       if (!isLeaseVariable(r.destination)) add(r.table, { prefix: r.destination, via: r.via && via, dev: r.dev, src, metric: r.metric ?? defaultMetric, type: "unicast" });
     for (const prefix of pinned) add(l.destinations!.table, { prefix, via, dev: l.dev, src, metric: defaultMetric, type: "unicast" });
   }

@@ -1,5 +1,6 @@
 // Learned addresses: what the uplink-event script does when an uplink gets a
-// lease (DHCP) or its ppp link comes up, and undoes when it goes. The plan's
+// lease (DHCP), a router advertisement (SLAAC) or its ppp link comes up, and
+// undoes when it goes. The plan's
 // decisions are baked in here; the script only fills in the lease.
 import type { Model, Uplink } from "../model/types.js";
 import { hasFamily } from "../model/uplink.js";
@@ -28,11 +29,10 @@ export function leasePlan(model: Model, c: LeaseContext): PlanLease[] {
   const out: PlanLease[] = [];
   for (const u of model.uplinks) {
     for (const l of u.learned) {
-      if (l.source === "slaac") continue; // refused by validation
       const f = l.family;
       const table = c.table(u);
       const p2p = l.source === "ppp";
-      // A ppp link's routes go "dev ppp0" to the peer; a DHCP lease's via its router.
+      // A ppp link's routes go "dev ppp0" to the peer; a lease's via its router.
       const path = p2p ? { scopeLink: true } : { via: LEASE_VARS.gw };
       const common = { family: f, dev: u.interface, src: LEASE_VARS.addr };
       const routes: PlanRoute[] = [];
@@ -44,9 +44,14 @@ export function leasePlan(model: Model, c: LeaseContext): PlanLease[] {
             .filter((o) => o !== u && hasFamily(o, f))
             .map((o) => c.route({ ...common, to: LEASE_VARS.net, scopeLink: true, table: c.table(o), why: `${o.name}: network of uplink ${u.name}` }));
       const metric = c.metric(u);
-      const mainDefault = metric === undefined ? undefined : c.route({ ...common, to: "default", ...path, table: MAIN_TABLE, metric, why: `${u.name}: main default, failover order` });
+      const failoverDefault = metric === undefined ? undefined : c.route({ ...common, to: "default", ...path, table: MAIN_TABLE, metric, why: `${u.name}: main default, failover order` });
+      // The stack installs the advertised default router in main itself (and
+      // drops it when the router's lifetime ends): it gets the uplink's metric.
+      const byStack = l.source === "slaac";
       const destTable = c.destinationTable(u);
-      const rules: PlanRule[] = uplinkRules(u, f, { table, destinationTable: destTable, tableName: c.tableName }, [LEASE_VARS.host], true);
+      // SLAAC: the whole advertised /64, whose temporary (privacy) addresses are the uplink's too.
+      const selector = l.source === "slaac" ? LEASE_VARS.net : LEASE_VARS.host;
+      const rules: PlanRule[] = uplinkRules(u, f, { table, destinationTable: destTable, tableName: c.tableName }, [selector], true);
       const pinned = u.destinations.filter((d) => d.family === f);
       // the script adds a route with one ip process, as an ifupdown hook does
       const inline = pinned.length <= IFUPDOWN_INLINE_MAX;
@@ -60,7 +65,8 @@ export function leasePlan(model: Model, c: LeaseContext): PlanLease[] {
         table,
         routes,
         shared,
-        mainDefault,
+        mainDefault: byStack ? undefined : failoverDefault,
+        stackDefault: byStack ? failoverDefault : undefined,
         rules,
         destinations:
           pinned.length === 0

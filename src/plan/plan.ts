@@ -47,7 +47,7 @@ export function buildPlan(model: Model): Plan {
     return b;
   };
   for (const l of model.lan) {
-    interfaces.set(l.interface, { name: l.interface, role: "lan", dhcp: false, dhcpMetric: undefined, uplinks: [], why: "LAN", families: [], watch: false, keepOnCarrierLoss: false });
+    interfaces.set(l.interface, { name: l.interface, role: "lan", dhcp: false, dhcpMetric: undefined, ra: false, raMetric: undefined, uplinks: [], why: "LAN", families: [], watch: false, keepOnCarrierLoss: false });
     for (const a of l.addresses) block(l.interface, a.family).addresses.push(a);
   }
   for (const u of model.uplinks) {
@@ -55,12 +55,16 @@ export function buildPlan(model: Model): Plan {
     if (u.learned.some((l) => l.source === "ppp")) continue;
     let iface = interfaces.get(u.interface);
     if (!iface) {
-      iface = { name: u.interface, role: "uplink", dhcp: false, dhcpMetric: undefined, uplinks: [], why: "", families: [], watch: true, keepOnCarrierLoss: model.mode === "balance" };
+      iface = { name: u.interface, role: "uplink", dhcp: false, dhcpMetric: undefined, ra: false, raMetric: undefined, uplinks: [], why: "", families: [], watch: true, keepOnCarrierLoss: model.mode === "balance" };
       interfaces.set(u.interface, iface);
     }
     if (u.learned.some((l) => l.source === "dhcp")) {
       iface.dhcp = true;
       iface.dhcpMetric = model.mode === "failover" ? metricOf.get(u.name) : undefined;
+    }
+    if (u.learned.some((l) => l.source === "slaac")) {
+      iface.ra = true;
+      iface.raMetric = model.mode === "failover" ? metricOf.get(u.name) : undefined;
     }
     iface.uplinks.push(u.name);
     iface.watch &&= u.watch; // an explicit watch: false on any uplink of the link wins

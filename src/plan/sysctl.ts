@@ -35,6 +35,9 @@ export function sysctlPlan(model: Model, interfaces: PlanInterface[]): PlanSysct
       out.push({ key: `net.ipv4.conf.${key}.arp_ignore`, value: "1", why: "answer ARP only for addresses on this interface" });
       out.push({ key: `net.ipv4.conf.${key}.arp_announce`, value: "2", why: "ask ARP with this interface's own address" });
     }
+    // ifupdown's inet6 auto leaves the advertised default router to the kernel (networkd sets its own RouteMetric=).
+    if (iface.raMetric !== undefined)
+      out.push({ key: `net.ipv6.conf.${key}.ra_defrtr_metric`, value: String(iface.raMetric), why: "failover order of the default router learned from advertisements" });
     // Where networkd keeps a link's routes over carrier loss, only the kernel can skip them.
     if (model.options.linkdownFailover || iface.keepOnCarrierLoss)
       for (const f of fams)

@@ -56,9 +56,10 @@ export interface PlanMultipath {
 
 /**
  * What the uplink-event script does for one learned family of an uplink when
- * a lease comes (or a ppp link comes up) and when it goes. Routes and rules
- * hold shell variables the script sets from the lease: $addr, $host
- * ($addr/32), $net (the leased network) and $gw.
+ * a lease comes (a DHCP lease, a router advertisement, a ppp link up) and
+ * when it goes. Routes and rules hold shell variables the script sets from
+ * the lease: $addr, $host ($addr/32 or /128), $net (the leased network) and
+ * $gw.
  */
 export interface PlanLease {
   uplink: string;
@@ -66,19 +67,21 @@ export interface PlanLease {
   fn: string;
   dev: string;
   family: Family;
-  source: "dhcp" | "ppp";
+  source: Learned["source"];
   table: number;
   /** Into the uplink's own table, replaced on every lease. */
   routes: PlanRoute[];
   /** The leased network in the other uplinks' tables: added unless the table has that network already (a static uplink on it). */
   shared: PlanRoute[];
-  /** failover: the uplink's main-table default. */
+  /** failover: the uplink's main-table default, added by the script. */
   mainDefault?: PlanRoute;
+  /** failover, SLAAC: the main-table default the stack installs from router advertisements with the uplink's metric (the script leaves it alone). */
+  stackDefault?: PlanRoute;
   rules: PlanRule[];
   destinations?: PlanLeaseDestinations;
   /** Per-interface keys written when the link appears (pppd creates its interface: sysctl.d cannot name it at boot). */
   sysctl: { proc: string; value: string; why: string }[];
-  state: string; // NAME-ipv4.lease in the state folder: "ADDRESS PREFIX GATEWAY" while a lease is held
+  state: string; // NAME-ipv4.lease (or -ipv6) in the state folder: "ADDRESS PREFIX GATEWAY" while a lease is held
 }
 
 export interface PlanLeaseDestinations {
@@ -131,6 +134,10 @@ export interface PlanInterface {
    * its default on renewal (dhcpcd) replaces it in place, never leaving a gap.
    */
   dhcpMetric?: number;
+  /** The stack takes the IPv6 address and default router from router advertisements (SLAAC). */
+  ra: boolean;
+  /** failover: the metric of the default router learned from advertisements, the uplink's. */
+  raMetric?: number;
   uplinks: string[];
   why: string;
   families: PlanFamilyBlock[];

@@ -40,6 +40,7 @@ const DHCLIENT_HOOK = "/etc/dhcp/dhclient-exit-hooks.d/gen-hooks";
 const DHCPCD_HOOK = "/usr/lib/dhcpcd/dhcpcd-hooks/62-gen-hooks";
 const PPP_UP = "/etc/ppp/ip-up.d/gen-hooks";
 const PPP_DOWN = "/etc/ppp/ip-down.d/gen-hooks";
+const RA_UNIT = "/etc/systemd/system/gen-hooks-ra.service";
 const EXECUTABLE = 0o755;
 
 const leasesBy = (plan: Plan, source: PlanLease["source"]) => plan.leases.filter((l) => l.source === source);
@@ -88,12 +89,13 @@ export const targets: Target[] = [
   },
   {
     name: "events",
-    summary: "/etc/gen-hooks/uplink-event: what a lease or a ppp link puts into effect, called by every hook; pppd's ip-up.d and ip-down.d hooks (only for uplinks that learn their address)",
+    summary: "/etc/gen-hooks/uplink-event: what a lease, a router advertisement or a ppp link puts into effect, called by every hook; pppd's ip-up.d and ip-down.d hooks; gen-hooks-ra.service (only for uplinks that learn their address)",
     files: (plan) => {
       if (plan.eventScript === undefined) return [];
       const ppp = leasesBy(plan, "ppp");
+      const slaac = leasesBy(plan, "slaac");
       return [
-        { path: plan.eventScript, template: "events/uplink-event.hbs", context: { ...base(plan), stateDir: LEASE_STATE_DIR }, mode: EXECUTABLE },
+        { path: plan.eventScript, template: "events/uplink-event.hbs", context: { ...base(plan), stateDir: LEASE_STATE_DIR, slaac }, mode: EXECUTABLE },
         ...plan.leases.flatMap((l) =>
           l.destinations?.file ? [{ path: l.destinations.file, template: "iproute2/prefixes.hbs", context: { ...base(plan), eventScript: plan.eventScript, set: { ...l.destinations, uplink: l.uplink } } }] : [],
         ),
@@ -103,9 +105,11 @@ export const targets: Target[] = [
               { path: PPP_DOWN, template: "events/ppp-ip-down.hbs", context: { ...base(plan), leases: ppp }, mode: EXECUTABLE },
             ]
           : []),
+        // Whichever stack takes the advertisements (kernel or networkd), no hook runs for them.
+        ...(slaac.length > 0 ? [{ path: RA_UNIT, template: "events/ra.service.hbs", context: { ...base(plan), leases: slaac } }] : []),
       ];
     },
-    owns: ["/etc/gen-hooks/uplink-event", "/etc/gen-hooks/*.prefixes", PPP_UP, PPP_DOWN],
+    owns: ["/etc/gen-hooks/uplink-event", "/etc/gen-hooks/*.prefixes", PPP_UP, PPP_DOWN, RA_UNIT],
   },
   {
     name: "ifplugd",
@@ -135,7 +139,8 @@ export const targets: Target[] = [
 
 function networkdFiles(plan: Plan): TargetFile[] {
   const batched = plan.destinationSets.filter((d) => !d.networkdInline);
-  const dhcp = leasesBy(plan, "dhcp");
+  // networkd drops foreign rules and routes when it restarts: the lease watcher puts SLAAC uplinks' back too
+  const followed = plan.leases.filter((l) => l.source !== "ppp");
   const staticMultipath = plan.multipath.filter((m) => !m.byEvent);
   return [
     ...plan.interfaces.map((iface) => ({
@@ -155,10 +160,10 @@ function networkdFiles(plan: Plan): TargetFile[] {
     ...(batched.length > 0
       ? [{ path: "/etc/systemd/system/systemd-networkd.service.d/gen-hooks.conf", template: "networkd/networkd-wants.conf.hbs", context: { ...base(plan), sets: batched } }]
       : []),
-    ...(dhcp.length > 0
+    ...(followed.length > 0
       ? [
           { path: "/etc/systemd/system/gen-hooks-leases.path", template: "networkd/leases.path.hbs", context: base(plan) },
-          { path: "/etc/systemd/system/gen-hooks-leases.service", template: "networkd/leases.service.hbs", context: { ...base(plan), leases: dhcp } },
+          { path: "/etc/systemd/system/gen-hooks-leases.service", template: "networkd/leases.service.hbs", context: { ...base(plan), leases: followed } },
         ]
       : []),
   ];

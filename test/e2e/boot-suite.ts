@@ -16,13 +16,13 @@ import type { Plan } from "../../src/plan/types.js";
 import type { Family, Model } from "../../src/model/types.js";
 import { scenarios } from "../helpers/fixtures.js";
 import { labUnavailable, readText, waitFor } from "./lab.js";
-import { REMOTE4, type Topology } from "./topology.js";
+import { REMOTE4, REMOTE6, type Topology } from "./topology.js";
 import { settle, withTopology } from "./stacks.js";
 import { behaviourChecks, explainChecks, kernelRules } from "./checks.js";
 import { expectChecks, expectRules, failoverCascade, flowsByWeight, natThroughEachUplink, pinsWinOverHash, ready, render, setsLoaded, tally } from "./proofs.js";
 import { addManagement, Container, managementUp, type Stack } from "./boot.js";
 import { bootUnavailable, ensureRoot, hasIfplugd, selectedReleases, type Release } from "./releases.js";
-import { concreteModel, DhcpServer, leaseCidr, dialPpp, hangUpPpp, hasLeases, labLeases, type LabLease } from "./leases.js";
+import { concreteModel, concretePlan, DhcpServer, leaseCidr, dialPpp, hangUpPpp, hasLeases, labLeases, RaServer, type LabLease } from "./leases.js";
 
 const roots = new Map<string, string>();
 /**
@@ -40,9 +40,14 @@ const planned = (topo: Topology, plan: Plan) => ready(topo, plan) && setsLoaded(
  * The host's rules and routes, to compare one moment with another. networkd
  * gives the prefix route of a DHCP address metric 1024 when it adds the
  * address and none when it finds it already there (after its own restart):
- * networkd's doing, not the plan's, so that metric is left out.
+ * networkd's doing, not the plan's, so that metric is left out. A default
+ * router learned from advertisements shows their hop limit once one updated it.
  */
-const hostState = (topo: Topology) => topo.lab.snapshot("host").replace(/^(\S+ dev \S+ proto kernel scope link src \S+) metric 1024 $/gm, "$1 ");
+const hostState = (topo: Topology) =>
+  topo.lab
+    .snapshot("host")
+    .replace(/^(\S+ dev \S+ proto kernel scope link src \S+) metric 1024 $/gm, "$1 ")
+    .replace(/^(default via \S+ dev \S+ proto ra .*) hoplimit \d+/gm, "$1");
 
 /** What the DHCP clients, pppd's scripts and the uplink-event script said (about one interface, if given), for a failure's message. */
 const leaseLog = (c: Container, dev?: string) =>
@@ -171,9 +176,34 @@ function leaseSide(topo: Topology, c: Container, leases: LabLease[], dir: string
   // Each DHCP server also holds the address of the next generation, used once its ISP renumbers.
   const next = labLeases(written, 1);
   const servers = new Map(leases.filter((l) => l.source === "dhcp").map((l) => [l.uplink, new DhcpServer(topo, [l, next.find((n) => n.uplink === l.uplink)!], dir)]));
+  const routers = new Map(leases.filter((l) => l.source === "slaac").map((l) => [l.uplink, new RaServer(topo, l, dir)]));
   const ppp = leases.filter((l) => l.source === "ppp");
   for (const l of ppp) topo.link.set(l.dev, { cut: () => hangUpPpp(c, l), restore: () => dialPpp(c, l) });
-  return { servers, dial: () => ppp.forEach((l) => dialPpp(c, l)), hangUp: () => ppp.forEach((l) => hangUpPpp(c, l)) };
+  return { servers, routers, dial: () => ppp.forEach((l) => dialPpp(c, l)), hangUp: () => ppp.forEach((l) => hangUpPpp(c, l)) };
+}
+
+/**
+ * Each advertising router stops being a default router (an advertisement
+ * with router lifetime 0): its uplink is out, IPv6 leaves by the next one;
+ * then it is a default router again: the uplink is back, as it was.
+ */
+async function routerCycles(topo: Topology, plan: Plan, isp: ReturnType<typeof leaseSide>, leases: LabLease[], label: string, intended: string, log: () => string): Promise<void> {
+  for (const l of leases.filter((x) => x.source === "slaac")) {
+    const net = leaseCidr(l).network;
+    const router = isp.routers.get(l.uplink)!;
+    const t0 = Date.now();
+    router.lifetime(0);
+    const out = () => !kernelRules(topo, 6).some((r) => r.includes(net)) && topo.lab.routeGet("host", [REMOTE6, "from", l.address])?.dev !== l.dev;
+    expect(await waitFor(out, 15_000, 50), `${label}: ${l.uplink} is out once its router is no default router\n${log()}\n${hostState(topo)}`).toBe(true);
+    const outMs = Date.now() - t0;
+    expect(topo.lab.ping("host", REMOTE6, { count: 2, waitS: 2 }), `${label}: IPv6 answers without ${l.uplink}`).toBe(true);
+    const t1 = Date.now();
+    router.lifetime(90);
+    expect(await waitFor(() => planned(topo, plan), 15_000, 50), `${label}: ${l.uplink} is back with its router\n${log()}\n${hostState(topo)}`).toBe(true);
+    const backMs = Date.now() - t1;
+    expect(await settle(topo, () => hostState(topo) === intended, 10_000), `${label}: the state once ${l.uplink}'s router is back\n${hostState(topo)}`).toBe(true);
+    tally.switches.push(`${label}: router advertisement to rules and routes: ${l.uplink} out ${outMs} ms after its router's lifetime 0, back ${backMs} ms after lifetime 90`);
+  }
 }
 
 /** Ten hangups and redials of every ppp link: no duplicate, no leftover, the same state each time. */
@@ -280,7 +310,7 @@ async function leaseProof(release: Release, stack: Stack): Promise<void> {
 async function bootProof(release: Release, scenario: string, written: Model, stack: Stack): Promise<void> {
   const leases = labLeases(written);
   const model = concreteModel(written, leases);
-  const plan = buildPlan(model);
+  const plan = concretePlan(model, leases);
   const label = `${scenario}/${stack}/Debian ${release.version}`;
   // What a host of this stack installs: --target all with its stack.
   const rendered = render(`${scenario}-${stack}`, `fixtures/${scenario}/model.yaml`, stack === "networkd" ? "networkd" : "ifupdown");
@@ -314,6 +344,7 @@ async function bootProof(release: Release, scenario: string, written: Model, sta
 
         await restartsKeepState(c, topo, plan, intended);
         if (leases.some((l) => l.source === "ppp")) await pppCycles(topo, plan, isp, label, intended);
+        await routerCycles(topo, plan, isp, leases, label, intended, () => leaseLog(c));
         await natOutlivesNftables(c, topo);
         if (stack === "ifplugd") await ifplugdOutlivesDebconf(c, topo, plan, intended);
 

@@ -129,3 +129,50 @@ describe("explain: a ppp link", () => {
     expect(formatAnswer(explain(p, { to: "192.168.0.77", from: "198.18.0.1", iif: "ppp0" }))).toContain("route: 192.168.0.0/24 dev eth0");
   });
 });
+
+describe("plan: router advertisements (slaac)", () => {
+  const text = `version: 1
+uplinks:
+  - name: cable
+    interface: eth1
+    address: [203.0.113.2/24, slaac]
+    gateway: 203.0.113.1
+    users: [1001]
+  - name: fibre
+    interface: eth2
+    address: [198.51.100.2/24, 2001:db8:20::2/64]
+    gateway: [198.51.100.1, 2001:db8:20::1]
+`;
+  const p = plan(text);
+  const ra = p.leases.find((l) => l.family === 6)!;
+
+  it("the stack takes the advertisements, with the uplink's failover metric; the script adds the table and rules for the whole prefix", () => {
+    const eth1 = p.interfaces.find((i) => i.name === "eth1")!;
+    expect([eth1.ra, eth1.raMetric, eth1.dhcp]).toEqual([true, 100, false]);
+    expect(eth1.families.map((b) => b.family)).toEqual([4]);
+    expect(p.interfaces.find((i) => i.name === "eth2")!.ra).toBe(false);
+    expect(ra.source).toBe("slaac");
+    expect(ra.routes.map(line)).toEqual(["$net dev eth1 src $addr table 101", "default via $gw dev eth1 src $addr table 101"]);
+    expect(ra.shared.map(line)).toEqual(["$net dev eth1 src $addr table 102"]);
+    // the main default is the stack's own (kernel ra_defrtr_metric, networkd RouteMetric=): the script leaves it alone
+    expect(ra.mainDefault).toBeUndefined();
+    expect(ra.stackDefault && line(ra.stackDefault)).toBe("default via $gw dev eth1 src $addr metric 100 table 254");
+    expect(ra.rules.map((r) => `${r.priority} ${r.from ?? ""}${r.uidrange ?? ""}`)).toEqual(["3000 $net", "4000 1001-1001"]);
+    expect(ra.state).toBe("cable-ipv6.lease");
+    expect(p.sysctl.map((s) => `${s.key}=${s.value}`)).toContain("net.ipv6.conf.eth1.ra_defrtr_metric=100");
+  });
+
+  it("balance: no metric for the advertised router (the multipath default wins), and the multipath route takes the learned router", () => {
+    const b = plan(text.replace("version: 1\n", "version: 1\nmode: balance\n"));
+    expect(b.interfaces.find((i) => i.name === "eth1")!.raMetric).toBeUndefined();
+    expect(b.sysctl.some((s) => s.key.endsWith("ra_defrtr_metric"))).toBe(false);
+    const mp6 = b.multipath.find((m) => m.family === 6)!;
+    expect([mp6.byEvent, mp6.nexthops.map((n) => n.lease ?? n.via)]).toEqual([true, ["cable-ipv6.lease", "2001:db8:20::1"]]);
+  });
+
+  it("explain names the advertised router and address instead of inventing them", async () => {
+    const { explain, formatAnswer } = await import("../../src/plan/explain.js");
+    expect(formatAnswer(explain(p, { to: "2001:db8:ff::1" }))).toContain("route: default via <slaac gateway> dev eth1 src <slaac address> in table main\n  uplink: cable");
+    expect(formatAnswer(explain(p, { to: "2001:db8:ff::1", uid: 1001 }))).toContain("route: default via <slaac gateway> dev eth1 src <slaac address> in table cable");
+  });
+});
