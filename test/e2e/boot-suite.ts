@@ -41,13 +41,20 @@ const planned = (topo: Topology, plan: Plan) => ready(topo, plan) && setsLoaded(
  * gives the prefix route of a DHCP address metric 1024 when it adds the
  * address and none when it finds it already there (after its own restart):
  * networkd's doing, not the plan's, so that metric is left out. A default
- * router learned from advertisements shows their hop limit once one updated it.
+ * router learned from advertisements shows their hop limit and MTU once one
+ * updated it (the kernel), or the MTU only from the first (networkd).
  */
 const hostState = (topo: Topology) =>
   topo.lab
     .snapshot("host")
     .replace(/^(\S+ dev \S+ proto kernel scope link src \S+) metric 1024 $/gm, "$1 ")
-    .replace(/^(default via \S+ dev \S+ proto ra .*) hoplimit \d+/gm, "$1");
+    .replace(/^(default via \S+ dev \S+ proto ra .*?)(?: mtu \d+| hoplimit \d+)+/gm, "$1");
+
+/** The lines of two states that differ, for a failure's message. */
+const stateDiff = (was: string, now: string) => {
+  const [a, b] = [new Set(was.split("\n")), new Set(now.split("\n"))];
+  return [...[...a].filter((l) => !b.has(l)).map((l) => `- ${l}`), ...[...b].filter((l) => !a.has(l)).map((l) => `+ ${l}`)].join("\n");
+};
 
 /** What the DHCP clients, pppd's scripts and the uplink-event script said (about one interface, if given), for a failure's message. */
 const leaseLog = (c: Container, dev?: string) =>
@@ -201,7 +208,7 @@ async function routerCycles(topo: Topology, plan: Plan, isp: ReturnType<typeof l
     router.lifetime(90);
     expect(await waitFor(() => planned(topo, plan), 15_000, 50), `${label}: ${l.uplink} is back with its router\n${log()}\n${hostState(topo)}`).toBe(true);
     const backMs = Date.now() - t1;
-    expect(await settle(topo, () => hostState(topo) === intended, 10_000), `${label}: the state once ${l.uplink}'s router is back\n${hostState(topo)}`).toBe(true);
+    expect(await settle(topo, () => hostState(topo) === intended, 10_000), `${label}: the state once ${l.uplink}'s router is back\n${stateDiff(intended, hostState(topo))}`).toBe(true);
     tally.switches.push(`${label}: router advertisement to rules and routes: ${l.uplink} out ${outMs} ms after its router's lifetime 0, back ${backMs} ms after lifetime 90`);
   }
 }

@@ -1,7 +1,8 @@
 // What the model promises, asked of the kernel and of real packets. Derived
 // from the model's meaning (gen-hooks(5)), not from the plan's output.
 import type { Family, Uplink } from "../../src/model/types.js";
-import { REMOTE4, REMOTE6, type Topology } from "./topology.js";
+import { REMOTE4, REMOTE6, offset, type Topology } from "./topology.js";
+import { isLinkLocal } from "../../src/model/addr.js";
 import type { Plan } from "../../src/plan/types.js";
 import { explain, type Query } from "../../src/plan/explain.js";
 
@@ -59,8 +60,12 @@ export function behaviourChecks(topo: Topology): Check[] {
         for (const h of lan.hosts.filter((h) => h.includes(":") === (a.family === 6)))
           checks.push(routeCheck(topo, `${u.name}: from ${a.address} the LAN host ${h} is on ${lan.interface}`, [h, "from", a.address], lan.interface));
       for (const o of model.uplinks.filter((o) => o !== u && o.interface !== u.interface))
-        for (const g of o.gateways.filter((g) => g.family === a.family && !u.addresses.some((x) => x.network === o.addresses.find((y) => y.family === g.family)?.network)))
-          checks.push(routeCheck(topo, `${u.name}: from ${a.address} the network of ${o.name} is on ${o.interface}`, [g.address, "from", a.address], o.interface));
+        for (const g of o.gateways.filter((g) => g.family === a.family && !u.addresses.some((x) => x.network === o.addresses.find((y) => y.family === g.family)?.network))) {
+          // a link-local gateway (fe80::1) is on every link: ask for another host of the uplink's network
+          const net = o.addresses.find((y) => y.family === g.family)!.network;
+          const host = isLinkLocal(g.address) ? offset(net, 7) : g.address;
+          checks.push(routeCheck(topo, `${u.name}: from ${a.address} the network of ${o.name} is on ${o.interface}`, [host, "from", a.address], o.interface));
+        }
     }
   }
 

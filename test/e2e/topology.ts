@@ -45,7 +45,7 @@ export interface Topology {
   remotes: string[]; // every address the internet answers on
 }
 
-const offset = (network: string, n: number): string => {
+export const offset = (network: string, n: number): string => {
   const [ip, prefix] = ipaddr.parseCIDR(network);
   const bytes = ip.toByteArray();
   let carry = n;
