@@ -106,19 +106,21 @@ export async function failoverCascade(topo: Topology, label: string, limitMs: nu
     expect(ok, `${label}: after ${what}, traffic uses ${[...want].join(",")} (uses ${[...devicesInUse(topo)].join(",") || "nothing"})`).toBe(true);
     expect(ms, `${label}: switch time after ${what}`).toBeLessThanOrEqual(limitMs);
     expect(topo.lab.ping("host", REMOTE4, { count: 3, waitS: 2 }), `${label}: the internet answers after ${what}`).toBe(true);
-    // Every destination set is whole again once its link is back.
+    // Every destination set is whole again once its link is back (a learned
+    // family's once its lease or advertisement is back too: within the limit).
     for (const set of topo.plan.destinationSets.filter((d) => !down.includes(d.dev))) {
-      const held = routesInTable(topo, set.family, set.table);
-      expect(held, `${label}: after ${what}, table ${set.table} holds the ${set.count} pinned destinations of ${set.uplink}`).toBe(set.count);
+      const whole = await waitFor(() => routesInTable(topo, set.family, set.table) === set.count, limitMs, 50);
+      expect(whole, `${label}: after ${what}, table ${set.table} holds the ${set.count} pinned destinations of ${set.uplink} (${routesInTable(topo, set.family, set.table)})`).toBe(true);
     }
     // Pinned destinations of a cut uplink fall through to the others, and come back.
     for (const u of topo.model.uplinks.filter((u) => u.destinations.length > 0)) {
       for (const d of sample(u.destinations, 3)) {
-        const dev = topo.lab.routeGet("host", [d.text.split("/")[0]])?.dev;
+        const by = () => topo.lab.routeGet("host", [d.text.split("/")[0]])?.dev;
         const fallback = topo.model.uplinks.some((o) => !down.includes(o.interface) && o.addresses.some((a) => a.family === d.family));
         // through a live uplink of its family if there is one; never through the dead link
-        const ok = down.includes(u.interface) ? dev !== u.interface && (dev !== undefined || !fallback) : dev === u.interface;
-        expect(ok, `${label}: after ${what}, pinned ${d.text} of ${u.name} goes by ${dev ?? "nothing"}`).toBe(true);
+        const right = (dev: string | undefined) => (down.includes(u.interface) ? dev !== u.interface && (dev !== undefined || !fallback) : dev === u.interface);
+        const ok = await waitFor(() => right(by()), limitMs, 50);
+        expect(ok, `${label}: after ${what}, pinned ${d.text} of ${u.name} goes by ${by() ?? "nothing"}`).toBe(true);
       }
     }
     tally.switches.push(`${label}: ${what} -> ${[...want].join(",")} in ${ms} ms`);
