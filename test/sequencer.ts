@@ -6,8 +6,12 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
 export default class LabFirst extends BaseSequencer {
   async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const sorted = await super.sort(files);
-    // the booted lab's leased uplinks on Debian 13 (dhcpcd probes every address) take longest
-    const lab = (f: TestSpecification) => (f.moduleId.includes("boot-13-leases") ? 0 : f.moduleId.includes("/e2e/") ? 1 : 2);
+    // the booted lab's leased uplinks take longest, on Debian 13 most (dhcpcd probes every address)
+    const rank = ["boot-13-leases", "boot-12-leases", "/e2e/"];
+    const lab = (f: TestSpecification) => {
+      const i = rank.findIndex((r) => f.moduleId.includes(r));
+      return i < 0 ? rank.length : i;
+    };
     return [...sorted].sort((a, b) => lab(a) - lab(b));
   }
 }

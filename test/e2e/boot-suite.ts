@@ -441,7 +441,7 @@ async function bootProof(release: Release, scenario: string, written: Model, sta
  * selected: the fixtures with static addresses, or those that lease them
  * (with the lease proofs). Two files per release boot side by side.
  */
-export function bootSuite(codename: Release["codename"], part: "static" | "leased"): void {
+export function bootSuite(codename: Release["codename"], part: "static" | "leased" | "lease-proofs"): void {
   const unavailable = labUnavailable() ?? bootUnavailable();
   if (unavailable && process.env.CI === "true") throw new Error(`booted-lab tests cannot run under CI: ${unavailable}`);
   if (unavailable) console.warn(`SKIPPING booted-lab tests: ${unavailable}`);
@@ -463,8 +463,9 @@ export function bootSuite(codename: Release["codename"], part: "static" | "lease
     if (tally.flows.length) console.log(`balanced flows:\n  ${tally.flows.join("\n  ")}`);
   });
 
-  describe.skipIf(!!skip)(`${part === "leased" ? "leased uplinks" : "fixtures"} under the real init of Debian ${release?.version ?? codename} (${codename})`, () => {
-    for (const scenario of release ? scenarios() : []) {
+  const title = { static: "fixtures", leased: "leased uplinks", "lease-proofs": "lease proofs" }[part];
+  describe.skipIf(!!skip)(`${title} under the real init of Debian ${release?.version ?? codename} (${codename})`, () => {
+    for (const scenario of release && part !== "lease-proofs" ? scenarios() : []) {
       // A leased uplink holds the one address the lab hands it: the kernel
       // must then hold what the same model with that address written in plans.
       const written = validateModel(loadModelFile(`fixtures/${scenario}/model.yaml`));
@@ -474,7 +475,7 @@ export function bootSuite(codename: Release["codename"], part: "static" | "lease
         it(`${scenario}: ${stack}`, () => bootProof(release!, scenario, written, stack), 300_000);
       }
     }
-    for (const stack of release && part === "leased" ? (["ifupdown", "networkd"] as const) : [])
+    for (const stack of release && part === "lease-proofs" ? (["ifupdown", "networkd"] as const) : [])
       it(`leases: a renumbering ISP, a refused renewal, ten down/up cycles: ${stack}`, () => leaseProof(release!, stack), 300_000);
   });
 }
