@@ -40,6 +40,14 @@ export interface Learned {
   source: LearnedSource;
 }
 
+/** Settings the model passes to the stack as they are, beside what gen-hooks writes itself. */
+export interface PassThrough {
+  /** ifupdown stanza options in the model's order: mtu 1492. */
+  ifupdown: { key: string; value: string }[];
+  /** .network sections and their settings: [Link] MTUBytes=1492; a key may repeat (DNS=). */
+  networkd: { section: string; entries: { key: string; value: string }[] }[];
+}
+
 export interface Uplink {
   index: number;
   name: string;
@@ -61,11 +69,13 @@ export interface Uplink {
   inlineDestinations: number;
   nat: Nat;
   watch: boolean;
+  pass: PassThrough;
 }
 
 export interface Lan {
   interface: string;
   addresses: Cidr[];
+  pass: PassThrough;
 }
 
 export type Stack = "ifupdown" | "networkd";

@@ -9,6 +9,7 @@ import type { LoadedModel, PathSeg } from "./load.js";
 import { clip, contains, isLinkLocal, networkOrBroadcast, notAHost, overlaps, parseInterfaceCidr, parseIp, parsePrefix } from "./addr.js";
 import { LEARNED_FAMILY, type Cidr, type Family, type Gateway, type Lan, type Learned, type LearnedSource, type Model, type Prefix, type UidRange, type Uplink } from "./types.js";
 import { hasFamily, routable } from "./uplink.js";
+import { hasPassThrough, mergePassThrough, parsePassThrough, type RawPassThrough } from "./passthrough.js";
 
 export const MAX_ISSUES = 20;
 export const RESERVED_TABLE_IDS = [0, 253, 254, 255];
@@ -56,8 +57,9 @@ function shapeIssues(loaded: LoadedModel, errors: ErrorObject[]): ModelIssue[] {
   const oneOfPaths = errors.filter((e) => e.keyword === "oneOf").map((e) => e.instancePath);
   const kept = errors.filter(
     (e) =>
-      e.keyword === "oneOf" ||
-      !oneOfPaths.some((p) => e.instancePath === p || e.instancePath.startsWith(p + "/")),
+      e.keyword !== "propertyNames" && // its key's own error says which and why
+      (e.keyword === "oneOf" ||
+      !oneOfPaths.some((p) => e.instancePath === p || e.instancePath.startsWith(p + "/"))),
   );
   const seen = new Set<string>();
   const issues: ModelIssue[] = [];
@@ -83,6 +85,8 @@ function shapeIssue(loaded: LoadedModel, e: ErrorObject): ModelIssue {
   const path = toPath(e.instancePath);
   const parent = (e.parentSchema ?? {}) as Record<string, unknown>;
   const hint = parent["x-hint"] as string | undefined;
+  // a key of a free-form map (pass-through settings) that its schema refuses
+  if (e.propertyName !== undefined) return loaded.issue([...path, e.propertyName], `'${clip(e.propertyName)}' is not a name here: ${hint ?? e.message}`, "key");
   switch (e.keyword) {
     case "additionalProperties": {
       const key = (e.params as { additionalProperty: string }).additionalProperty;
@@ -147,7 +151,7 @@ function editDistance(a: string, b: string): number {
 
 // ---------------------------------------------------------------- normalize
 
-interface RawUplink {
+interface RawUplink extends RawPassThrough {
   name: string;
   interface: string;
   address: string | string[]; // CIDRs and learned sources
@@ -168,7 +172,7 @@ interface RawModel {
   version: 1;
   mode?: Model["mode"];
   uplinks: RawUplink[];
-  lan?: { interface: string; address: string | string[] }[];
+  lan?: ({ interface: string; address: string | string[] } & RawPassThrough)[];
   options?: { stack?: Model["options"]["stack"]; "rp-filter"?: Model["options"]["rpFilter"]; "linkdown-failover"?: boolean; ifplugd?: { "delay-up"?: number; "delay-down"?: number } };
 }
 
@@ -214,6 +218,7 @@ function normalize(loaded: LoadedModel, raw: RawModel, issues: ModelIssue[]): Mo
     return out;
   };
 
+  const passIssue = (at: PathSeg[], message: string) => issues.push(loaded.issue(at, message));
   const uplinks: Uplink[] = raw.uplinks.map((u, index) => {
     const base: PathSeg[] = ["uplinks", index];
     const gateways: Gateway[] = [];
@@ -258,9 +263,14 @@ function normalize(loaded: LoadedModel, raw: RawModel, issues: ModelIssue[]): Mo
       inlineDestinations,
       nat: u.nat ?? "none",
       watch: u.watch ?? true,
+      pass: parsePassThrough(u, base, passIssue),
     };
   });
-  const lan: Lan[] = (raw.lan ?? []).map((l, i) => ({ interface: l.interface, addresses: cidrs(l.address, ["lan", i, "address"]) }));
+  const lan: Lan[] = (raw.lan ?? []).map((l, i) => ({
+    interface: l.interface,
+    addresses: cidrs(l.address, ["lan", i, "address"]),
+    pass: parsePassThrough(l, ["lan", i], passIssue),
+  }));
   const o = raw.options ?? {};
   return {
     file: loaded.file,
@@ -414,6 +424,18 @@ function crossCheck(loaded: LoadedModel, model: Model, issues: ModelIssue[]): vo
     if (other) add(at(u, "interface"), `uplink '${u.name}' learns its address (${sources}) on ${u.interface}, which uplink '${other.name}' uses too; give a leased uplink an interface of its own`);
     if (u.learned.some((l) => l.source === "ppp") && u.addresses.length > 0)
       add(at(u, "address"), `pppd configures every address of a ppp link; give 'ppp' alone`);
+  }
+
+  // Pass-through settings: an interface pppd creates has no stanza or .network
+  // file to carry them; uplinks sharing an interface must agree.
+  const raws = (loaded.data as RawModel).uplinks;
+  const passKey = (u: Uplink) => (raws[u.index].ifupdown !== undefined ? "ifupdown" : "networkd");
+  for (const u of model.uplinks) {
+    if (!hasPassThrough(u.pass)) continue;
+    if (u.learned.some((l) => l.source === "ppp")) add(at(u, passKey(u)), `pppd creates ${u.interface}: no stanza or .network file carries its settings; give them in pppd's options (/etc/ppp/peers)`);
+    const earlier = model.uplinks.filter((o) => o.index < u.index && o.interface === u.interface);
+    const { clash } = mergePassThrough([...earlier.map((o) => o.pass), u.pass]);
+    if (clash) add(at(u, passKey(u)), `${clash} differs from the value an earlier uplink on ${u.interface} gives; uplinks sharing an interface must agree`);
   }
 
   // Tables: explicit ids unique and not reserved.

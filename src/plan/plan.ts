@@ -11,6 +11,7 @@ import { MAIN_TABLE, allocateMetrics, allocateTables } from "./tables.js";
 import { IFUPDOWN_INLINE_MAX, NETWORKD_INLINE_MAX, ROUTES_DIR } from "./sets.js";
 import { sysctlPlan } from "./sysctl.js";
 import { natPlan } from "./nat.js";
+import { mergePassThrough } from "../model/passthrough.js";
 
 export { PRIORITY } from "./rules.js";
 export { MAIN_TABLE } from "./tables.js";
@@ -47,7 +48,7 @@ export function buildPlan(model: Model): Plan {
     return b;
   };
   for (const l of model.lan) {
-    interfaces.set(l.interface, { name: l.interface, role: "lan", dhcp: false, dhcpMetric: undefined, ra: false, raMetric: undefined, uplinks: [], why: "LAN", families: [], watch: false, keepOnCarrierLoss: false });
+    interfaces.set(l.interface, { name: l.interface, role: "lan", dhcp: false, dhcpMetric: undefined, ra: false, raMetric: undefined, uplinks: [], why: "LAN", families: [], watch: false, keepOnCarrierLoss: false, pass: l.pass });
     for (const a of l.addresses) block(l.interface, a.family).addresses.push(a);
   }
   for (const u of model.uplinks) {
@@ -55,7 +56,7 @@ export function buildPlan(model: Model): Plan {
     if (u.learned.some((l) => l.source === "ppp")) continue;
     let iface = interfaces.get(u.interface);
     if (!iface) {
-      iface = { name: u.interface, role: "uplink", dhcp: false, dhcpMetric: undefined, ra: false, raMetric: undefined, uplinks: [], why: "", families: [], watch: true, keepOnCarrierLoss: model.mode === "balance" };
+      iface = { name: u.interface, role: "uplink", dhcp: false, dhcpMetric: undefined, ra: false, raMetric: undefined, uplinks: [], why: "", families: [], watch: true, keepOnCarrierLoss: model.mode === "balance", pass: { ifupdown: [], networkd: [] } };
       interfaces.set(u.interface, iface);
     }
     if (u.learned.some((l) => l.source === "dhcp")) {
@@ -67,6 +68,7 @@ export function buildPlan(model: Model): Plan {
       iface.raMetric = model.mode === "failover" ? metricOf.get(u.name) : undefined;
     }
     iface.uplinks.push(u.name);
+    iface.pass = mergePassThrough([iface.pass, u.pass]).merged; // validation refused a clash
     iface.watch &&= u.watch; // an explicit watch: false on any uplink of the link wins
     for (const a of u.addresses) block(u.interface, a.family).addresses.push(a);
   }

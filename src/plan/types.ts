@@ -1,5 +1,5 @@
 // The resolved plan: every default filled in. Templates only lay this out.
-import type { Cidr, Family, Learned, Stack } from "../model/types.js";
+import type { Cidr, Family, Learned, PassThrough, Stack } from "../model/types.js";
 
 export interface PlanTable {
   id: number;
@@ -144,6 +144,8 @@ export interface PlanInterface {
   watch: boolean;
   /** networkd: keep configuration over carrier loss and let the kernel skip dead nexthops */
   keepOnCarrierLoss: boolean;
+  /** The model's own settings for the stack (stanza options, .network sections), of every uplink on the interface. */
+  pass: PassThrough;
 }
 
 export interface PlanSysctl {

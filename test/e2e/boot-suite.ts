@@ -18,7 +18,7 @@ import { scenarios } from "../helpers/fixtures.js";
 import { labUnavailable, readText, waitFor } from "./lab.js";
 import { REMOTE4, REMOTE6, type Topology } from "./topology.js";
 import { settle, withTopology } from "./stacks.js";
-import { behaviourChecks, explainChecks, kernelRules } from "./checks.js";
+import { behaviourChecks, explainChecks, kernelRules, passThroughChecks } from "./checks.js";
 import { expectChecks, expectRules, failoverCascade, flowsByWeight, natThroughEachUplink, pinsWinOverHash, ready, render, setsLoaded, tally } from "./proofs.js";
 import { addManagement, Container, managementUp, type Stack } from "./boot.js";
 import { bootUnavailable, ensureRoot, hasIfplugd, selectedReleases, type Release } from "./releases.js";
@@ -348,7 +348,7 @@ async function bootProof(release: Release, scenario: string, written: Model, sta
           destinationServicesOrdered(c, plan);
         }
         expectRules(topo, plan);
-        const first = [...behaviourChecks(topo), ...pinsWinOverHash(topo), ...explainChecks(topo, plan)];
+        const first = [...behaviourChecks(topo), ...pinsWinOverHash(topo), ...explainChecks(topo, plan), ...passThroughChecks(topo, stack === "networkd" ? "networkd" : "ifupdown")];
         expectChecks(first);
         await flowsByWeight(topo, dir, label);
         const intended = hostState(topo);

@@ -191,3 +191,19 @@ export function explainChecks(topo: Topology, plan: Plan): Check[] {
     return { what, ok, detail: `explain: ${r.nexthops ? r.nexthops.map((n) => `${n.via ?? "-"}@${n.dev}`).join("|") : `${r.via ?? "-"}@${r.dev}`} (rule ${answer.rule.priority}); kernel: ${kernel ? `${kernel.gateway ?? "-"}@${kernel.dev}` : "unreachable"}` };
   });
 }
+
+/**
+ * The model's pass-through settings that the kernel shows: the MTU an
+ * ifupdown stanza ("mtu") or a .network file ([Link] MTUBytes=) gives an
+ * interface.
+ */
+export function passThroughChecks(topo: Topology, stack: "ifupdown" | "networkd"): Check[] {
+  const checks: Check[] = [];
+  for (const iface of topo.plan.interfaces) {
+    const mtu = stack === "ifupdown" ? iface.pass.ifupdown.find((o) => o.key === "mtu")?.value : iface.pass.networkd.find((s) => s.section === "Link")?.entries.find((e) => e.key === "MTUBytes")?.value;
+    if (mtu === undefined) continue;
+    const [link] = topo.lab.json<{ mtu: number }[]>("host", ["link", "show", "dev", iface.name]);
+    checks.push({ what: `${iface.name}: the MTU the model passes to ${stack}`, ok: String(link?.mtu) === mtu, detail: `mtu ${link?.mtu}, expected ${mtu}` });
+  }
+  return checks;
+}

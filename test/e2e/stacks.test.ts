@@ -13,7 +13,7 @@ import type { Family } from "../../src/model/types.js";
 import { scenarios } from "../helpers/fixtures.js";
 import { installed, Lab, labUnavailable, waitFor } from "./lab.js";
 import { Ifplugd, Ifupdown, Networkd, settle, withHost } from "./stacks.js";
-import { behaviourChecks, explainChecks, kernelRules } from "./checks.js";
+import { behaviourChecks, explainChecks, kernelRules, passThroughChecks } from "./checks.js";
 import { hasLeases } from "./leases.js";
 import { expectChecks, expectRules, failoverCascade, flowsByWeight, natThroughEachUplink, pinsWinOverHash, ready, render, tally } from "./proofs.js";
 
@@ -50,7 +50,7 @@ describe.skipIf(!!unavailable)("fixtures on real stacks", () => {
           const up = ifupdown.up();
           expect(up.status, `ifup -a: ${up.stderr}`).toBe(0);
           expectRules(topo, plan);
-          expectChecks([...behaviourChecks(topo), ...pinsWinOverHash(topo), ...explainChecks(topo, plan)]);
+          expectChecks([...behaviourChecks(topo), ...pinsWinOverHash(topo), ...explainChecks(topo, plan), ...passThroughChecks(topo, "ifupdown")]);
           await flowsByWeight(topo, root, `${scenario}/ifupdown`);
           const intended = lab.snapshot("host");
 
@@ -116,7 +116,7 @@ describe.skipIf(!!unavailable)("fixtures on real stacks", () => {
           expect(networkd.units().length, "destination services").toBe(plan.destinationSets.filter((d) => !d.networkdInline).length);
           expect(networkd.runUnits("ExecStart"), "destination services start").toEqual([]);
           expectRules(topo, plan);
-          expectChecks([...behaviourChecks(topo), ...pinsWinOverHash(topo), ...explainChecks(topo, plan)]);
+          expectChecks([...behaviourChecks(topo), ...pinsWinOverHash(topo), ...explainChecks(topo, plan), ...passThroughChecks(topo, "networkd")]);
           await flowsByWeight(topo, root, `${scenario}/networkd`);
           const intended = lab.snapshot("host");
 
