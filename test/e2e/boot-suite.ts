@@ -111,7 +111,7 @@ async function restartsKeepState(c: Container, topo: Topology, plan: Plan, inten
         ]
       : [["systemctl", "restart", "networking"]];
   for (const argv of actions) {
-    const r = c.exec(argv, 120_000);
+    const r = await c.run(argv, 120_000);
     expect(r.status, `${argv.join(" ")}: ${r.stderr}`).toBe(0);
     expect(await settle(topo, () => planned(topo, plan), 30_000), `the planned state after ${argv.join(" ")}`).toBe(true);
     expect(hostState(topo), `state after ${argv.join(" ")}`).toBe(intended);
@@ -130,7 +130,7 @@ async function ifplugdOutlivesDebconf(c: Container, topo: Topology, plan: Plan, 
   const values = () => c.sh('. /etc/default/ifplugd; printf "%s|%s|%s|%s" "$INTERFACES" "$HOTPLUG_INTERFACES" "$ARGS" "$SUSPEND_ACTION"').stdout;
   const before = values();
   expect(before).toBe(`${plan.ifplugd.interfaces.join(" ")}||${plan.ifplugd.args}|stop`);
-  const r = c.exec(["env", "DEBIAN_FRONTEND=noninteractive", "dpkg-reconfigure", "ifplugd"], 120_000);
+  const r = await c.run(["env", "DEBIAN_FRONTEND=noninteractive", "dpkg-reconfigure", "ifplugd"], 120_000);
   expect(r.status, `dpkg-reconfigure ifplugd: ${r.stderr}`).toBe(0);
   expect(values(), "ifplugd's settings after dpkg-reconfigure").toBe(before);
   expect(await settle(topo, () => planned(topo, plan), 30_000), "the planned state after ifplugd restarted").toBe(true);
@@ -146,7 +146,7 @@ async function natOutlivesNftables(c: Container, topo: Topology): Promise<void> 
   const loaded = table();
   expect(loaded, "table inet gen_hooks after boot").toMatch(/table inet gen_hooks/);
   for (const action of ["reload", "restart"]) {
-    const r = c.systemctl(action, "nftables.service");
+    const r = await c.systemctl(action, "nftables.service");
     expect(r.status, `systemctl ${action} nftables: ${r.stderr}`).toBe(0);
     expect(await waitFor(() => table() === loaded, 5000, 50), `table inet gen_hooks after systemctl ${action} nftables\n${table()}`).toBe(true);
   }
@@ -299,7 +299,7 @@ async function leaseProof(release: Release, stack: Stack): Promise<void> {
         const t3 = Date.now();
         for (let i = 1; i <= 10; i++) {
           for (const argv of [down, up]) {
-            const r = c.exec([...argv, first.dev], 60_000);
+            const r = await c.run([...argv, first.dev], 60_000);
             expect(r.status, `${label}: ${argv.join(" ")} ${first.dev} (cycle ${i}): ${r.stderr}`).toBe(0);
           }
           expect(await waitFor(() => planned(after, after.plan), 30_000, 20), `${label}: planned state after down/up cycle ${i}`).toBe(true);

@@ -5,7 +5,7 @@
 // service, and the container boots, reboots and powers off like a machine.
 // The overlay is mounted in a private mount namespace that dies with
 // systemd-nspawn, so nothing is left mounted on the machine.
-import { spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, rmdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { execResult, readText, sleep, sleepSync, waitFor, type ExecResult } from "./lab.js";
@@ -187,6 +187,31 @@ export class Container {
     return execResult(spawnSync("nsenter", ["-t", String(this.initPid), "-a", ...argv], { encoding: "utf8", timeout: timeoutMs }));
   }
 
+  /**
+   * argv run inside the container without blocking the test's worker: a
+   * command that takes long (a restart that waits for DHCP leases, a boot's
+   * "is-system-running --wait") must not hold its event loop, or vitest's
+   * own calls to the worker time out.
+   */
+  run(argv: string[], timeoutMs = 60_000): Promise<ExecResult> {
+    return new Promise((resolve) => {
+      const child = spawn("nsenter", ["-t", String(this.initPid), "-a", ...argv], { stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+      child.on("close", (code, signal) => {
+        clearTimeout(timer);
+        resolve({ status: code ?? -1, stdout, stderr: stderr + (signal ? `killed by ${signal} after ${timeoutMs} ms` : "") });
+      });
+      child.on("error", (e) => {
+        clearTimeout(timer);
+        resolve({ status: -1, stdout, stderr: stderr + String(e) });
+      });
+    });
+  }
+
   sh(script: string, timeoutMs = 60_000): ExecResult {
     return this.exec(["sh", "-c", script], timeoutMs);
   }
@@ -195,10 +220,12 @@ export class Container {
   async systemState(timeoutMs = 60_000): Promise<{ state: string; failed: string[] }> {
     let state = "";
     // The bus may not be up in the first milliseconds; retry until it answers.
-    await waitFor(() => {
-      state = this.exec(["systemctl", "is-system-running", "--wait"], timeoutMs).stdout.trim();
-      return ["running", "degraded", "maintenance", "stopping"].includes(state);
-    }, timeoutMs, 100);
+    const t0 = Date.now();
+    while (Date.now() - t0 < timeoutMs) {
+      state = (await this.run(["systemctl", "is-system-running", "--wait"], timeoutMs)).stdout.trim();
+      if (["running", "degraded", "maintenance", "stopping"].includes(state)) break;
+      await sleep(100);
+    }
     const failed = this.exec(["systemctl", "--failed", "--no-legend", "--plain"]).stdout.trim().split("\n").filter(Boolean);
     return { state, failed };
   }
@@ -212,8 +239,8 @@ export class Container {
     return networkdComplaints(this.journal(["-u", "systemd-networkd", "-o", "cat", "-p", "info"]));
   }
 
-  systemctl(...args: string[]): ExecResult {
-    return this.exec(["systemctl", ...args], 120_000);
+  systemctl(...args: string[]): Promise<ExecResult> {
+    return this.run(["systemctl", ...args], 120_000);
   }
 
   /** A unit's properties as a map. */
