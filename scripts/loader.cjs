@@ -19,5 +19,11 @@ try {
 const script = new vm.Script(Module.wrap(fs.readFileSync(file, "utf8")), { filename: file, cachedData });
 const bundled = { exports: {} };
 script.runInThisContext().call(bundled.exports, bundled.exports, require, bundled, file, __dirname);
+// A reader that stops early (gen-hooks --help | head) is not an error.
+for (const stream of [process.stdout, process.stderr])
+  stream.on("error", (e) => {
+    if (e.code !== "EPIPE") throw e;
+    process.exit(process.exitCode ?? 0);
+  });
 process.exitCode = bundled.exports.runCli(process.argv.slice(2));
 if (process.env.GEN_HOOKS_WRITE_CODE_CACHE) fs.writeFileSync(cacheFile, script.createCachedData());

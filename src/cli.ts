@@ -12,6 +12,8 @@ import { staleFiles, writeTree } from "./render/writer.js";
 import { diffTree } from "./render/differ.js";
 import { explain, formatAnswer } from "./plan/explain.js";
 import { parseIp } from "./model/addr.js";
+import { execFileSync } from "node:child_process";
+import { formatStatus, hostStatus, type IpRunner } from "./host/status.js";
 
 // The bundle defines it; from the sources (tests), read package.json.
 declare const GEN_HOOKS_VERSION: string | undefined;
@@ -125,6 +127,18 @@ export function runCli(argv: string[], io: Io = { out: (s) => process.stdout.wri
       io.out(opts.json ? JSON.stringify(answer, null, 2) + "\n" : formatAnswer(answer));
     });
 
+  program
+    .command("status")
+    .description("on the host: each uplink's link, address, gateway and health, whether its rules and routes are in the kernel as planned, and which uplink carries the main default; exit 1 when an uplink is down or something planned is missing (only reads)")
+    .addOption(modelOption())
+    .option("--json", "print the status as JSON")
+    .action((opts: { model: string; json?: boolean }) => {
+      const plan = planFromFile(opts.model);
+      const s = hostStatus(plan, ipRunner, process.env.GEN_HOOKS_STATE || undefined);
+      io.out(opts.json ? JSON.stringify(s, null, 2) + "\n" : formatStatus(s));
+      code = s.ok ? 0 : 1;
+    });
+
   try {
     program.parse(argv, { from: "user" });
     return code;
@@ -148,3 +162,13 @@ export function runCli(argv: string[], io: Io = { out: (s) => process.stdout.wri
     return 3;
   }
 }
+
+/** iproute2's ip, read-only; a refusal (no such device) is no answer. */
+const ipRunner: IpRunner = (args) => {
+  try {
+    return execFileSync("ip", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], maxBuffer: 256 * 1024 * 1024 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new UsageError("status reads the kernel with iproute2's ip, which this host lacks");
+    return undefined;
+  }
+};

@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { repoRoot, runBin } from "../helpers/bin.js";
+import { spawnSync } from "node:child_process";
+import { binPath, repoRoot, runBin } from "../helpers/bin.js";
 import { readTree } from "../helpers/tree.js";
 
 const example = join(repoRoot, "examples/uplinks.yaml");
@@ -69,6 +70,11 @@ describe("command line", () => {
     const v = runBin(["--version"]);
     expect(v.status).toBe(0);
     expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it("a reader that stops early (--help | head -1) gets no stack trace", () => {
+    const r = spawnSync("sh", ["-c", `"${process.execPath}" "${binPath}" --help | head -1`], { encoding: "utf8" });
+    expect([r.status, r.stdout, r.stderr]).toEqual([0, "Usage: gen-hooks [options] [command]\n", ""]);
   });
 
   it("a bad model: exit 2, file:line:column on stderr, nothing on stdout, nothing written", () => {

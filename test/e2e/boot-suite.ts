@@ -19,7 +19,7 @@ import { labUnavailable, readText, waitFor } from "./lab.js";
 import { REMOTE4, REMOTE6, type Topology } from "./topology.js";
 import { settle, withTopology } from "./stacks.js";
 import { behaviourChecks, explainChecks, kernelRules, passThroughChecks } from "./checks.js";
-import { expectChecks, expectRules, failoverCascade, flowsByWeight, natThroughEachUplink, pinsWinOverHash, ready, render, setsLoaded, tally } from "./proofs.js";
+import { expectChecks, expectRules, failoverCascade, flowsByWeight, natThroughEachUplink, pinsWinOverHash, ready, render, setsLoaded, statusProof, tally } from "./proofs.js";
 import { addManagement, Container, managementUp, type Stack } from "./boot.js";
 import { bootUnavailable, ensureRoot, hasIfplugd, selectedReleases, type Release } from "./releases.js";
 import { concreteModel, concretePlan, DhcpServer, leaseCidr, dialPpp, hangUpPpp, hasLeases, labLeases, RaServer, type LabLease } from "./leases.js";
@@ -352,6 +352,11 @@ async function bootProof(release: Release, scenario: string, written: Model, sta
         expectChecks(first);
         await flowsByWeight(topo, dir, label);
         const intended = hostState(topo);
+        if (leases.length > 0) {
+          // gen-hooks status on the host, reading the leases the uplink-event script keeps
+          await statusProof(topo, `fixtures/${scenario}/model.yaml`, label, c.path("/run/gen-hooks"));
+          expect(await settle(topo, () => planned(topo, plan) && hostState(topo) === intended, LEASED_SWITCH_MS), `${label}: the state after the status proof\n${stateDiff(intended, hostState(topo))}`).toBe(true);
+        }
 
         await restartsKeepState(c, topo, plan, intended);
         if (leases.some((l) => l.source === "ppp")) await pppCycles(topo, plan, isp, label, intended);

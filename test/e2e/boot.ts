@@ -182,6 +182,11 @@ export class Container {
     return false;
   }
 
+  /** A path inside the running container, as the machine sees it (its /run is the container's own). */
+  path(inside: string): string {
+    return `/proc/${this.initPid}/root${inside}`;
+  }
+
   /** argv run inside the container (all its namespaces). */
   exec(argv: string[], timeoutMs = 60_000): ExecResult {
     return execResult(spawnSync("nsenter", ["-t", String(this.initPid), "-a", ...argv], { encoding: "utf8", timeout: timeoutMs }));

@@ -14,7 +14,7 @@ import { writeAdminInterfaces } from "./stacks.js";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { renderEveryTarget, runBin } from "../helpers/bin.js";
+import { binPath, renderEveryTarget, runBin } from "../helpers/bin.js";
 
 /**
  * The model rendered by the bin into a fresh --root: "--target all" for the
@@ -202,3 +202,63 @@ export function pinsWinOverHash(topo: Topology): Check[] {
   return out;
 }
 
+
+interface StatusAnswer {
+  status: number;
+  report?: { uplinks: { name: string; link: string; state: string; missing: string[]; held: { address: string; source: string }[] }[]; mainDefault: { family: number; uplinks: string[] }[]; ok: boolean };
+  stderr: string;
+}
+
+/** gen-hooks status run on the host under test (its network namespace), reading the lease files under stateDir. */
+export function hostStatusOf(topo: Topology, modelPath: string, stateDir?: string): StatusAnswer {
+  const r = topo.lab.tryRun("host", ["env", ...(stateDir ? [`GEN_HOOKS_STATE=${stateDir}`] : []), process.execPath, binPath, "status", "--json", "--model", modelPath]);
+  let report: StatusAnswer["report"];
+  try {
+    report = JSON.parse(r.stdout);
+  } catch {
+    report = undefined;
+  }
+  return { status: r.status, report, stderr: r.stderr };
+}
+
+/**
+ * gen-hooks status against the kernel: everything as planned (exit 0, the
+ * first uplink carries the failover default, or all the balance); a planned
+ * rule taken away by hand is named and makes it exit 1; so does a cut link.
+ */
+export async function statusProof(topo: Topology, modelPath: string, label: string, stateDir?: string): Promise<void> {
+  const { model, plan, lab } = topo;
+  const now = hostStatusOf(topo, modelPath, stateDir);
+  expect(now.report?.uplinks.filter((u) => u.state !== "as planned"), `${label}: gen-hooks status, every uplink as planned\n${now.stderr}`).toEqual([]);
+  expect(now.status, `${label}: gen-hooks status exit`).toBe(0);
+  const carrying = now.report!.mainDefault.find((m) => m.family === 4)?.uplinks ?? [];
+  const wantCarrying = model.mode === "balance" ? plan.multipath.find((m) => m.family === 4)?.nexthops.map((n) => n.uplink) ?? [] : [...plan.uplinks].filter((u) => u.metric !== undefined).sort((a, b) => a.metric! - b.metric!).slice(0, 1).map((u) => u.name);
+  if (plan.families.includes(4)) expect(carrying, `${label}: status names the uplink(s) of the main default`).toEqual(wantCarrying);
+
+  // a planned rule gone
+  const rule = plan.rules.find((r) => r.from !== undefined && !r.from.startsWith("$"));
+  if (rule) {
+    const spec = [`-${rule.family}`, "rule", "del", "priority", String(rule.priority), "from", rule.from!, "table", String(rule.table)];
+    lab.run("host", ["ip", ...spec]);
+    try {
+      const after = hostStatusOf(topo, modelPath, stateDir);
+      expect(after.status, `${label}: status exits 1 once a rule is missing`).toBe(1);
+      const u = after.report!.uplinks.find((x) => x.name === rule.uplink)!;
+      expect([u.state, u.missing.some((m) => m.startsWith(`rule ${rule.priority} from ${rule.from}`))], `${label}: status names the missing rule\n${JSON.stringify(u)}`).toEqual(["incomplete", true]);
+    } finally {
+      lab.run("host", ["ip", ...spec.map((w) => (w === "del" ? "add" : w))]);
+    }
+  }
+  // a cut link
+  const first = model.uplinks.find((u) => topo.link.has(u.interface) && topo.wire.has(u.interface));
+  if (first) {
+    topo.link.get(first.interface)!.cut();
+    try {
+      const ok = await waitFor(() => hostStatusOf(topo, modelPath, stateDir).report?.uplinks.find((u) => u.name === first.name)?.link === "no carrier", 5000, 100);
+      expect(ok, `${label}: status sees ${first.interface} without carrier`).toBe(true);
+      expect(hostStatusOf(topo, modelPath, stateDir).status, `${label}: status exits 1 while an uplink is down`).toBe(1);
+    } finally {
+      topo.link.get(first.interface)!.restore();
+    }
+  }
+}

@@ -15,7 +15,7 @@ import { installed, Lab, labUnavailable, waitFor } from "./lab.js";
 import { Ifplugd, Ifupdown, Networkd, settle, withHost } from "./stacks.js";
 import { behaviourChecks, explainChecks, kernelRules, passThroughChecks } from "./checks.js";
 import { hasLeases } from "./leases.js";
-import { expectChecks, expectRules, failoverCascade, flowsByWeight, natThroughEachUplink, pinsWinOverHash, ready, render, tally } from "./proofs.js";
+import { expectChecks, expectRules, failoverCascade, flowsByWeight, natThroughEachUplink, pinsWinOverHash, ready, render, statusProof, tally } from "./proofs.js";
 
 const unavailable = labUnavailable();
 const ifplugdInstalled = installed("ifplugd");
@@ -51,6 +51,8 @@ describe.skipIf(!!unavailable)("fixtures on real stacks", () => {
           expect(up.status, `ifup -a: ${up.stderr}`).toBe(0);
           expectRules(topo, plan);
           expectChecks([...behaviourChecks(topo), ...pinsWinOverHash(topo), ...explainChecks(topo, plan), ...passThroughChecks(topo, "ifupdown")]);
+          await statusProof(topo, modelPath, `${scenario}/ifupdown`);
+          expect(await settle(topo, () => ready(topo, plan), 15_000), "the planned state after the status proof").toBe(true);
           await flowsByWeight(topo, root, `${scenario}/ifupdown`);
           const intended = lab.snapshot("host");
 
@@ -117,6 +119,8 @@ describe.skipIf(!!unavailable)("fixtures on real stacks", () => {
           expect(networkd.runUnits("ExecStart"), "destination services start").toEqual([]);
           expectRules(topo, plan);
           expectChecks([...behaviourChecks(topo), ...pinsWinOverHash(topo), ...explainChecks(topo, plan), ...passThroughChecks(topo, "networkd")]);
+          await statusProof(topo, modelPath, `${scenario}/networkd`);
+          expect(await settle(topo, () => ready(topo, plan), 15_000), "the planned state after the status proof").toBe(true);
           await flowsByWeight(topo, root, `${scenario}/networkd`);
           const intended = lab.snapshot("host");
 

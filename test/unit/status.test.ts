@@ -1,0 +1,91 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseModelText } from "../../src/model/load.js";
+import { validateModel } from "../../src/model/validate.js";
+import { buildPlan } from "../../src/plan/plan.js";
+import { formatStatus, hostStatus, type IpRunner } from "../../src/host/status.js";
+
+const plan = buildPlan(
+  validateModel(
+    parseModelText(
+      `version: 1
+uplinks:
+  - name: cable
+    interface: eth1
+    address: dhcp
+    users: [1001]
+  - name: dsl
+    interface: eth2
+    address: 198.51.100.2/24
+    gateway: 198.51.100.1
+`,
+      "m.yaml",
+    ),
+  ),
+);
+
+/** A kernel as ip -j prints it: the planned state of both uplinks, less what a test takes away. */
+function kernel(opts: { noCarrier?: string; dropRule?: number } = {}): IpRunner {
+  const link = (ifname: string) => ({ ifname, flags: ifname === opts.noCarrier ? ["BROADCAST", "UP", "NO-CARRIER"] : ["BROADCAST", "UP", "LOWER_UP"] });
+  const rules4 = [
+    { priority: 0, src: "all", table: "local" },
+    { priority: 3000, src: "100.64.110.100", srclen: 32, table: "101" },
+    { priority: 3001, src: "198.51.100.2", srclen: 32, table: "dsl" },
+    { priority: 4000, src: "all", uid_start: 1001, uid_end: 1001, table: "cable" },
+    { priority: 32766, src: "all", table: "main" },
+  ].filter((r) => r.priority !== opts.dropRule);
+  const answers: Record<string, unknown> = {
+    "link show": [link("lo"), link("eth1"), link("eth2")],
+    "addr show": [
+      { ifname: "eth1", addr_info: [{ family: "inet", local: "100.64.110.100", prefixlen: 24 }] },
+      { ifname: "eth2", addr_info: [{ family: "inet", local: "198.51.100.2", prefixlen: 24 }] },
+    ],
+    "-4 rule show": rules4,
+    "-6 rule show": [],
+    "-4 route show table 101": [{ dst: "default", gateway: "100.64.110.1", dev: "eth1" }],
+    "-4 route show table 102": [{ dst: "default", gateway: "198.51.100.1", dev: "eth2" }],
+    "-4 route show table 254": [
+      { dst: "default", gateway: "100.64.110.1", dev: "eth1", metric: 100 },
+      { dst: "default", gateway: "198.51.100.1", dev: "eth2", metric: 101 },
+    ],
+    "-4 route get 192.0.2.1": [{ dst: "192.0.2.1", gateway: "100.64.110.1", dev: "eth1" }],
+    "-4 route show table main default": [],
+  };
+  return (args) => {
+    expect(args[0]).toBe("-j"); // status only reads, and only JSON
+    const a = answers[args.slice(1).join(" ")];
+    return a === undefined ? undefined : JSON.stringify(a);
+  };
+}
+
+describe("gen-hooks status", () => {
+  const state = mkdtempSync(join(tmpdir(), "gh-status-"));
+  writeFileSync(join(state, "cable-ipv4.lease"), "100.64.110.100 24 100.64.110.1\n");
+
+  it("everything as planned: the lease read from the script's state, the failover default's uplink from the kernel's answer", () => {
+    const s = hostStatus(plan, kernel(), state);
+    expect(s.uplinks.map((u) => [u.name, u.link, u.state, u.held.map((h) => `${h.address} ${h.source} ${h.gateway}`)])).toEqual([
+      ["cable", "up", "as planned", ["100.64.110.100/24 dhcp 100.64.110.1"]],
+      ["dsl", "up", "as planned", ["198.51.100.2/24 static 198.51.100.1"]],
+    ]);
+    expect(s.mainDefault).toEqual([{ family: 4, uplinks: ["cable"] }]);
+    expect(s.ok).toBe(true);
+    expect(formatStatus(s)).toContain("cable: eth1 up; 100.64.110.100/24 (dhcp) via 100.64.110.1; health not checked; as planned\n");
+  });
+
+  it("a missing rule is named; a link without carrier is down; an uplink without a lease is down", () => {
+    const missing = hostStatus(plan, kernel({ dropRule: 4000 }), state);
+    expect([missing.ok, missing.uplinks[0].state, missing.uplinks[0].missing]).toEqual([false, "incomplete", ["rule 4000 uidrange 1001-1001 lookup cable"]]);
+    const cut = hostStatus(plan, kernel({ noCarrier: "eth2" }), state);
+    expect([cut.ok, cut.uplinks[1].link, cut.uplinks[1].state]).toEqual([false, "no carrier", "down"]);
+    const empty = mkdtempSync(join(tmpdir(), "gh-status-"));
+    try {
+      const noLease = hostStatus(plan, kernel(), empty);
+      expect([noLease.uplinks[0].state, noLease.uplinks[0].held]).toEqual(["down", []]);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
