@@ -74,10 +74,11 @@ await build({
   plugins: [
     {
       // commander loads child_process for executable subcommands, which
-      // gen-hooks has none of: 4 ms of every start.
+      // gen-hooks has none of: 4 ms of every start
       name: "no-child-process",
       setup(b) {
-        b.onResolve({ filter: /^(node:)?child_process$/ }, () => ({ path: "child_process", namespace: "stub" }));
+        // (status runs ip: its own import stays the real module)
+        b.onResolve({ filter: /^(node:)?child_process$/ }, (args) => (/[\\/]node_modules[\\/]commander[\\/]/.test(args.importer) ? { path: "child_process", namespace: "stub" } : undefined));
         b.onLoad({ filter: /.*/, namespace: "stub" }, () => ({ contents: "module.exports = {};", loader: "js" }));
       },
     },

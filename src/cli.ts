@@ -12,7 +12,6 @@ import { staleFiles, writeTree } from "./render/writer.js";
 import { diffTree } from "./render/differ.js";
 import { explain, formatAnswer } from "./plan/explain.js";
 import { parseIp } from "./model/addr.js";
-import { execFileSync } from "node:child_process";
 import { formatStatus, hostStatus, type IpRunner } from "./host/status.js";
 
 // The bundle defines it; from the sources (tests), read package.json.
@@ -163,10 +162,13 @@ export function runCli(argv: string[], io: Io = { out: (s) => process.stdout.wri
   }
 }
 
+/** child_process, loaded when status runs rather than at every start (Node 18 has no getBuiltinModule; the bundle has require). */
+const childProcess = (): typeof import("node:child_process") => process.getBuiltinModule?.("node:child_process") ?? require("node:child_process");
+
 /** iproute2's ip, read-only; a refusal (no such device) is no answer. */
 const ipRunner: IpRunner = (args) => {
   try {
-    return execFileSync("ip", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], maxBuffer: 256 * 1024 * 1024 });
+    return childProcess().execFileSync("ip", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], maxBuffer: 256 * 1024 * 1024 });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new UsageError("status reads the kernel with iproute2's ip, which this host lacks");
     return undefined;

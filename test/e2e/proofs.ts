@@ -239,6 +239,8 @@ export async function statusProof(topo: Topology, modelPath: string, label: stri
   const rule = plan.rules.find((r) => r.from !== undefined && !r.from.startsWith("$"));
   if (rule) {
     const spec = [`-${rule.family}`, "rule", "del", "priority", String(rule.priority), "from", rule.from!, "table", String(rule.table)];
+    // put back as it was: networkd's rules carry "proto static"
+    const proto = /proto (\S+)/.exec(lab.run("host", ["ip", `-${rule.family}`, "rule", "show", "priority", String(rule.priority)]))?.[1];
     lab.run("host", ["ip", ...spec]);
     try {
       const after = hostStatusOf(topo, modelPath, stateDir);
@@ -246,7 +248,7 @@ export async function statusProof(topo: Topology, modelPath: string, label: stri
       const u = after.report!.uplinks.find((x) => x.name === rule.uplink)!;
       expect([u.state, u.missing.some((m) => m.startsWith(`rule ${rule.priority} from ${rule.from}`))], `${label}: status names the missing rule\n${JSON.stringify(u)}`).toEqual(["incomplete", true]);
     } finally {
-      lab.run("host", ["ip", ...spec.map((w) => (w === "del" ? "add" : w))]);
+      lab.run("host", ["ip", ...spec.map((w) => (w === "del" ? "add" : w)), ...(proto ? ["protocol", proto] : [])]);
     }
   }
   // a cut link
