@@ -422,6 +422,8 @@ function crossCheck(loaded: LoadedModel, model: Model, issues: ModelIssue[]): vo
     const sources = u.learned.map((l) => l.source).join(" and ");
     const other = model.uplinks.find((o) => o !== u && o.interface === u.interface);
     if (other) add(at(u, "interface"), `uplink '${u.name}' learns its address (${sources}) on ${u.interface}, which uplink '${other.name}' uses too; give a leased uplink an interface of its own`);
+    if (u.metric === 0 && u.learned.some((l) => l.source === "slaac"))
+      add(at(u, "metric"), "metric 0 cannot be given to a router learned from advertisements (the kernel's ra_defrtr_metric takes 1 or more); use 1 or more");
     if (u.learned.some((l) => l.source === "ppp") && u.addresses.length > 0)
       add(at(u, "address"), `pppd configures every address of a ppp link; give 'ppp' alone`);
   }

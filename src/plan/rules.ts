@@ -30,7 +30,7 @@ export function uplinkRules(u: Uplink, f: Family, t: RuleTables, hosts: string[]
     rule({ priority: PRIORITY.destinations + u.index, table: t.destinationTable, why: `${u.name}: pinned destinations first` });
   if (u.mark !== undefined && routable)
     rule({ priority: PRIORITY.mark + u.index, table: t.table, fwmark: `0x${u.mark.toString(16)}`, why: `${u.name}: fwmark` });
-  for (const host of hosts) rule({ priority: PRIORITY.from + u.index, table: t.table, from: host, why: `${u.name}: replies from its address` });
+  for (const host of hosts) rule({ priority: PRIORITY.from + u.index, table: t.table, from: host, why: `${u.name}: replies from its ${host === "$net" ? "advertised prefix" : "address"}` });
   if (routable)
     for (const r of u.users)
       rule({ priority: PRIORITY.users + u.index, table: t.table, uidrange: `${r.from}-${r.to}`, why: `${u.name}: sockets of these uids` });

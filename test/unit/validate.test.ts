@@ -68,6 +68,7 @@ const cases: Case[] = [
   ["a leased uplink sharing its interface", "version: 1\nuplinks:\n  - name: a\n    interface: e\n    address: dhcp\n  - name: b\n    interface: e\n    address: 198.51.100.2/24\n", 4, 16, "uplinks[0].interface", /uplink 'a' learns its address \(dhcp\) on e, which uplink 'b' uses too/],
   ["ppp beside a static address", "version: 1\nuplinks:\n  - name: a\n    interface: ppp0\n    address: [ppp, 2001:db8::2/64]\n", 5, 14, "uplinks[0].address", /pppd configures every address of a ppp link; give 'ppp' alone/],
   ["slaac and a static IPv6 address", "version: 1\nuplinks:\n  - name: a\n    interface: e\n    address: [2001:db8::2/64, slaac]\n", 5, 31, "uplinks[0].address[1]", /IPv6 comes from static addresses already; give one source per family/],
+  ["metric 0 on a slaac uplink", "version: 1\nuplinks:\n  - name: a\n    interface: e\n    address: slaac\n    metric: 0\n", 6, 13, "uplinks[0].metric", /metric 0 cannot be given to a router learned from advertisements/],
   ["an IPv6 gateway beside slaac", "version: 1\nuplinks:\n  - name: a\n    interface: e\n    address: [dhcp, slaac]\n    gateway: fe80::1\n", 6, 14, "uplinks[0].gateway", /IPv6.*(learned|slaac)/],
 ];
 
