@@ -12,6 +12,7 @@ import { IFUPDOWN_INLINE_MAX, NETWORKD_INLINE_MAX, ROUTES_DIR } from "./sets.js"
 import { sysctlPlan } from "./sysctl.js";
 import { natPlan } from "./nat.js";
 import { mergePassThrough } from "../model/passthrough.js";
+import { vlanOf, vlanParents } from "./vlan.js";
 
 export { PRIORITY } from "./rules.js";
 export { MAIN_TABLE } from "./tables.js";
@@ -48,7 +49,7 @@ export function buildPlan(model: Model): Plan {
     return b;
   };
   for (const l of model.lan) {
-    interfaces.set(l.interface, { name: l.interface, role: "lan", dhcp: false, dhcpMetric: undefined, ra: false, raMetric: undefined, uplinks: [], why: "LAN", families: [], watch: false, keepOnCarrierLoss: false, pass: l.pass });
+    interfaces.set(l.interface, { name: l.interface, role: "lan", dhcp: false, dhcpMetric: undefined, ra: false, raMetric: undefined, uplinks: [], why: "LAN", families: [], watch: false, keepOnCarrierLoss: false, pass: l.pass, vlan: vlanOf(l.interface), vlans: [] });
     for (const a of l.addresses) block(l.interface, a.family).addresses.push(a);
   }
   for (const u of model.uplinks) {
@@ -56,7 +57,7 @@ export function buildPlan(model: Model): Plan {
     if (u.learned.some((l) => l.source === "ppp")) continue;
     let iface = interfaces.get(u.interface);
     if (!iface) {
-      iface = { name: u.interface, role: "uplink", dhcp: false, dhcpMetric: undefined, ra: false, raMetric: undefined, uplinks: [], why: "", families: [], watch: true, keepOnCarrierLoss: model.mode === "balance", pass: { ifupdown: [], networkd: [] } };
+      iface = { name: u.interface, role: "uplink", dhcp: false, dhcpMetric: undefined, ra: false, raMetric: undefined, uplinks: [], why: "", families: [], watch: true, keepOnCarrierLoss: model.mode === "balance", pass: { ifupdown: [], networkd: [] }, vlan: vlanOf(u.interface), vlans: [] };
       interfaces.set(u.interface, iface);
     }
     if (u.learned.some((l) => l.source === "dhcp")) {
@@ -201,6 +202,7 @@ export function buildPlan(model: Model): Plan {
 
   rules.sort((a, b) => a.family - b.family || a.priority - b.priority);
   const ordered = [...interfaces.values()];
+  const parents = vlanParents(ordered);
   return {
     model: model.file,
     stack: model.options.stack,
@@ -218,6 +220,7 @@ export function buildPlan(model: Model): Plan {
     })),
     tables,
     interfaces: ordered,
+    vlanParents: parents,
     rules,
     multipath,
     destinationSets,

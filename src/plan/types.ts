@@ -146,6 +146,16 @@ export interface PlanInterface {
   keepOnCarrierLoss: boolean;
   /** The model's own settings for the stack (stanza options, .network sections), of every uplink on the interface. */
   pass: PassThrough;
+  /** A VLAN interface (eth0.2): its parent and id. */
+  vlan?: { parent: string; id: number };
+  /** The VLANs this interface carries (networkd: VLAN= lines). */
+  vlans: string[];
+}
+
+/** The parent of VLAN interfaces that the model does not configure itself (networkd needs a .network for it). */
+export interface PlanVlanParent {
+  name: string;
+  vlans: string[];
 }
 
 export interface PlanSysctl {
@@ -183,6 +193,7 @@ export interface Plan {
   uplinks: PlanUplink[];
   tables: PlanTable[];
   interfaces: PlanInterface[];
+  vlanParents: PlanVlanParent[];
   rules: PlanRule[]; // every rule, by priority
   multipath: PlanMultipath[];
   destinationSets: PlanDestinationSet[];

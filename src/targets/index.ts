@@ -79,6 +79,7 @@ export const targets: Target[] = [
     files: (plan) => networkdFiles(plan),
     owns: [
       "/etc/systemd/network/10-gen-hooks-*.network",
+      "/etc/systemd/network/10-gen-hooks-*.netdev",
       "/etc/gen-hooks/*.routes",
       "/etc/systemd/system/gen-hooks-*-routes.service",
       "/etc/systemd/system/systemd-networkd.service.d/gen-hooks.conf",
@@ -148,6 +149,9 @@ function networkdFiles(plan: Plan): TargetFile[] {
       template: "networkd/interface.network.hbs",
       context: { ...base(plan), iface },
     })),
+    // networkd creates a VLAN from a .netdev, when its parent's .network names it
+    ...plan.interfaces.filter((iface) => iface.vlan).map((iface) => ({ path: `/etc/systemd/network/10-gen-hooks-${iface.name}.netdev`, template: "networkd/vlan.netdev.hbs", context: { ...base(plan), iface } })),
+    ...plan.vlanParents.map((parent) => ({ path: `/etc/systemd/network/10-gen-hooks-${parent.name}.network`, template: "networkd/vlan-parent.network.hbs", context: { ...base(plan), parent } })),
     // A multipath route with a learned gateway is the uplink-event script's.
     ...(staticMultipath.length > 0
       ? [{ path: "/etc/systemd/network/10-gen-hooks-lo.network", template: "networkd/lo.network.hbs", context: { ...base(plan), multipath: staticMultipath } }]

@@ -13,6 +13,7 @@ import type { Family } from "../../src/model/types.js";
 import { scenarios } from "../helpers/fixtures.js";
 import { installed, Lab, labUnavailable, waitFor } from "./lab.js";
 import { Ifplugd, Ifupdown, Networkd, settle, withHost } from "./stacks.js";
+import type { Topology } from "./topology.js";
 import { behaviourChecks, explainChecks, kernelRules, passThroughChecks } from "./checks.js";
 import { hasLeases } from "./leases.js";
 import { expectChecks, expectRules, failoverCascade, flowsByWeight, natThroughEachUplink, pinsWinOverHash, ready, render, statusProof, tally } from "./proofs.js";
@@ -179,6 +180,37 @@ describe.skipIf(!!unavailable)("fixtures on real stacks", () => {
       }
     });
   }
+});
+
+describe.skipIf(!!unavailable)("a VLAN uplink on networkd", () => {
+  // This kernel has no 8021q driver: networkd cannot create eth0.2, but it
+  // must read the .netdev and the parent's VLAN= without skipping a line.
+  it("networkd reads the .netdev and the parent's VLAN= line, and asks the kernel for VLAN 2 on eth0", async () => {
+    const root = render("vlan", "fixtures/vlan-seed004/model.yaml", "networkd");
+    const lab = new Lab();
+    try {
+      lab.addNs("host");
+      lab.addNs("peer");
+      lab.veth("host", "eth0", "peer", "p0");
+      lab.run("host", ["ip", "link", "set", "lo", "up"]);
+      const networkd = new Networkd({ lab } as Topology, root);
+      networkd.start();
+      // networkd creates the netdevs a link's VLAN= names once the link is up:
+      // with the .netdev loaded, it asks the kernel, which refuses here
+      const refused = /^eth0: Could not create stacked netdev: Unknown device type\. Operation not supported$/m;
+      const asked = await waitFor(() => refused.test(networkd.logText()), 15_000, 100);
+      networkd.stop();
+      const log = networkd.logText();
+      expect(asked, `networkd's log:\n${log}`).toBe(true);
+      // nothing else: no line skipped, no other failure (eth0 then fails, as it must)
+      const complaints = networkd.complaints().filter((l) => !refused.test(l) && l !== "eth0: Failed");
+      expect(complaints, `networkd's log:\n${log}`).toEqual([]);
+      tally.checks += 2;
+    } finally {
+      lab.destroy();
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
 
 describe.skipIf(!!unavailable)("sysctl keys for interface names with a dot", () => {

@@ -4,6 +4,7 @@
 // the same way (strict reverse-path check, both families); an "internet"
 // namespace holds the remote addresses and routes each customer network back
 // through its own ISP only. LAN networks are not routed there: they need NAT.
+import { vlanOf } from "../../src/plan/vlan.js";
 import ipaddr from "ipaddr.js";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -193,3 +194,6 @@ EOF`,
   lab.run("net", ["ip", "addr", "add", `100.65.${isp.index}.2/30`, "dev", isp.netDev]);
   lab.run("net", ["ip", "-6", "addr", "add", `2001:db8:ffff:${isp.index}::2/64`, "dev", isp.netDev, "nodad"]);
 }
+
+/** The model has a VLAN interface (eth0.2), which this kernel (no 8021q driver) cannot create. */
+export const needsVlan = (model: Model) => [...model.uplinks, ...model.lan].some((x) => vlanOf(x.interface) !== undefined);

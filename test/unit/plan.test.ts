@@ -223,3 +223,37 @@ describe("plan: rule priorities never collide between uplinks", () => {
     expect(p.rules.length).toBe(300 * 5);
   });
 });
+
+describe("plan: VLAN interfaces", () => {
+  it("eth0.2 is VLAN 2 on eth0; its parent carries VLAN= lines, in its own file when the model does not configure it", async () => {
+    const { vlanOf } = await import("../../src/plan/vlan.js");
+    expect([vlanOf("eth0.2"), vlanOf("bond0.4094"), vlanOf("eth0.0"), vlanOf("eth0.4095"), vlanOf("wan0"), vlanOf("a.b")]).toEqual([
+      { parent: "eth0", id: 2 },
+      { parent: "bond0", id: 4094 },
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    const p = plan(`version: 1
+uplinks:
+  - name: a
+    interface: eth0.2
+    address: 198.51.100.2/24
+    gateway: 198.51.100.1
+  - name: b
+    interface: br0.3
+    address: 203.0.113.2/24
+    gateway: 203.0.113.1
+lan:
+  - interface: br0
+    address: 192.168.0.1/24
+`);
+    expect(p.interfaces.map((i) => [i.name, i.vlan?.id, i.vlans])).toEqual([
+      ["br0", undefined, ["br0.3"]],
+      ["eth0.2", 2, []],
+      ["br0.3", 3, []],
+    ]);
+    expect(p.vlanParents).toEqual([{ name: "eth0", vlans: ["eth0.2"] }]);
+  });
+});
