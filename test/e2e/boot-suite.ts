@@ -354,7 +354,7 @@ async function bootProof(release: Release, scenario: string, written: Model, sta
         const intended = hostState(topo);
         if (leases.length > 0) {
           // gen-hooks status on the host, reading the leases the uplink-event script keeps
-          await statusProof(topo, `fixtures/${scenario}/model.yaml`, label, c.path("/run/gen-hooks"));
+          await statusProof(topo, `fixtures/${scenario}/model.yaml`, label, c.path("/run/gen-hooks"), leases.map((l) => l.uplink));
           expect(await settle(topo, () => planned(topo, plan) && hostState(topo) === intended, LEASED_SWITCH_MS), `${label}: the state after the status proof\n${stateDiff(intended, hostState(topo))}`).toBe(true);
         }
 
