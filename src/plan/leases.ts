@@ -58,7 +58,8 @@ export function leasePlan(model: Model, c: LeaseContext): PlanLease[] {
       const sysctl = p2p ? [{ proc: `/proc/sys/net/ipv4/conf/${u.interface}/rp_filter`, value: RP_FILTER[model.options.rpFilter], why: "reverse-path filter of the ppp link: sysctl.d cannot name it before pppd creates it" }] : [];
       out.push({
         uplink: u.name,
-        fn: `u${u.index}_${u.name.replace(/-/g, "_")}`, // the index keeps a-b and a_b apart
+        // the index keeps a-b and a_b apart; the family an uplink's IPv4 and IPv6 leases ([dhcp, slaac])
+        fn: `u${u.index}_${u.name.replace(/-/g, "_")}_ipv${f}`,
         dev: u.interface,
         family: f,
         source: l.source,

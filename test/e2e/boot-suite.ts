@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadModelFile } from "../../src/model/load.js";
 import { validateModel } from "../../src/model/validate.js";
+import { contains } from "../../src/model/addr.js";
 import { buildPlan } from "../../src/plan/plan.js";
 import type { Plan } from "../../src/plan/types.js";
 import type { Family, Model } from "../../src/model/types.js";
@@ -49,6 +50,21 @@ const hostState = (topo: Topology) =>
     .snapshot("host")
     .replace(/^(\S+ dev \S+ proto kernel scope link src \S+) metric 1024 $/gm, "$1 ")
     .replace(/^(default via \S+ dev \S+ proto ra .*?)(?: mtu \d+| hoplimit \d+)+/gm, "$1");
+
+/** The leases with each SLAAC address as the host took it in the lease's /64 (the first stable, non-temporary one). */
+function slaacTaken(topo: Topology, leases: LabLease[]): LabLease[] {
+  return leases.map((l) => {
+    if (l.source !== "slaac") return l;
+    const net = leaseCidr(l).network;
+    const mine = topo.lab
+      .run("host", ["ip", "-6", "-o", "addr", "show", "dev", l.dev, "scope", "global", "-tentative", "-deprecated"])
+      .split("\n")
+      .filter((x) => !/ temporary /.test(x))
+      .map((x) => /inet6 (\S+)\/64/.exec(x)?.[1])
+      .find((a) => a !== undefined && contains(net, a));
+    return mine && mine !== l.address ? { ...l, address: mine } : l;
+  });
+}
 
 /** The lines of two states that differ, for a failure's message. */
 const stateDiff = (was: string, now: string) => {
@@ -319,9 +335,9 @@ async function leaseProof(release: Release, stack: Stack): Promise<void> {
 }
 
 async function bootProof(release: Release, scenario: string, written: Model, stack: Stack): Promise<void> {
-  const leases = labLeases(written);
-  const model = concreteModel(written, leases);
-  const plan = concretePlan(model, leases);
+  let leases = labLeases(written);
+  let model = concreteModel(written, leases);
+  let plan = concretePlan(model, leases);
   const label = `${scenario}/${stack}/Debian ${release.version}`;
   // What a host of this stack installs: --target all with its stack.
   const rendered = render(`${scenario}-${stack}`, `fixtures/${scenario}/model.yaml`, stack === "networkd" ? "networkd" : "ifupdown");
@@ -340,6 +356,15 @@ async function bootProof(release: Release, scenario: string, written: Model, sta
         const up = await waitFor(() => planned(topo, plan), 60_000, 20);
         times.push(`boot ${Date.now() - t0} ms`);
         expect(up, `${label}: the planned rules and routes after boot\n${readText(c.console).slice(-3000)}\n${leaseLog(c)}\n${hostState(topo)}`).toBe(true);
+        // A SLAAC address is the client's choice (dhcpcd's "slaac private", not
+        // EUI-64): the rest holds for the address the host took.
+        const taken = slaacTaken(topo, leases);
+        if (taken.some((l, i) => l !== leases[i])) {
+          leases = taken;
+          model = concreteModel(written, leases);
+          plan = concretePlan(model, leases);
+          topo = { ...topo, model, plan };
+        }
         await expectRunning(c, "after boot");
         if (leases.some((l) => l.source === "dhcp")) tally.switches.push(`${label}: from the client's lease to rules and routes in effect: ${leaseToEffect(c, leases).join(", ")}`);
         expect(await waitFor(() => managementUp(topo), 10_000, 200), "the admin's management NIC is up beside the uplinks").toBe(true);

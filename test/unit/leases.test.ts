@@ -176,3 +176,14 @@ uplinks:
     expect(formatAnswer(explain(p, { to: "2001:db8:ff::1", uid: 1001 }))).toContain("route: default via <slaac gateway> dev eth1 src <slaac address> in table cable");
   });
 });
+
+describe("plan: an uplink that learns both families", () => {
+  it("[dhcp, slaac]: two leases with their own script functions and state files", () => {
+    const p = plan("version: 1\nuplinks:\n  - name: cable\n    interface: eth1\n    address: [dhcp, slaac]\n  - name: dsl\n    interface: eth3\n    address: 198.51.100.2/24\n    gateway: 198.51.100.1\n");
+    expect(p.leases.map((l) => [l.family, l.source, l.fn, l.state])).toEqual([
+      [4, "dhcp", "u0_cable_ipv4", "cable-ipv4.lease"],
+      [6, "slaac", "u0_cable_ipv6", "cable-ipv6.lease"],
+    ]);
+    expect(new Set(p.leases.map((l) => l.fn)).size).toBe(p.leases.length);
+  });
+});
