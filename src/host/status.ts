@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Family } from "../model/types.js";
-import { contains, parseIp } from "../model/addr.js";
+import { contains, parseInterfaceCidr } from "../model/addr.js";
 import type { Plan, PlanRule } from "../plan/types.js";
 import { LEASE_STATE_DIR } from "../plan/leases.js";
 import { MAIN_TABLE } from "../plan/tables.js";
@@ -114,7 +114,15 @@ export function hostStatus(plan: Plan, run: IpRunner, stateDir = LEASE_STATE_DIR
   const names = new Map(plan.tables.flatMap((t) => [[String(t.id), t.name] as const, [t.name, t.name] as const]));
   names.set(String(MAIN_TABLE), "main");
   const kernelRules = new Map<Family, Set<string>>(([4, 6] as Family[]).map((f) => [f, new Set(json<IpRule>(run, [`-${f}`, "rule", "show"]).map((r) => kernelRuleText(r, f, names)))]));
-  const tableRoutes = (f: Family, table: number) => json<IpRoute>(run, [`-${f}`, "route", "show", "table", String(table)]);
+  // one ip per table, however many uplinks ask for it (main)
+  const routesOf = new Map<string, IpRoute[]>();
+  const tableRoutes = (f: Family, table: number): IpRoute[] => {
+    const key = `${f} ${table}`;
+    if (!routesOf.has(key)) routesOf.set(key, json<IpRoute>(run, [`-${f}`, "route", "show", "table", String(table)]));
+    return routesOf.get(key)!;
+  };
+  // a lease's rules are checked with the lease's address filled in
+  const leaseRules = new Set(plan.leases.flatMap((l) => l.rules));
 
   const uplinks = plan.uplinks.map((u): UplinkStatus => {
     const link = links.get(u.interface);
@@ -130,21 +138,18 @@ export function hostStatus(plan: Plan, run: IpRunner, stateDir = LEASE_STATE_DIR
         held.push({ address: a.text, gateway: gw, source: "static" });
         if (!onLink.includes(a.text)) holdsAll = false;
       }
-    // a lease's rules are checked with the lease's address filled in, below
-    const leaseRules = new Set(plan.leases.flatMap((l) => l.rules));
     for (const r of plan.rules.filter((r) => r.uplink === u.name && !leaseRules.has(r))) rules.push({ rule: r, text: ruleText(r, r.tableName) });
     for (const l of plan.leases.filter((l) => l.uplink === u.name)) {
       const lease = readLease(stateDir, l.state);
-      if (!lease) {
+      // parsed as the model parses an address: the kernel keeps a rule's prefix as its network
+      const cidr = lease && parseInterfaceCidr(`${lease.address}/${lease.prefix}`);
+      if (!lease || !cidr || typeof cidr === "string") {
         holdsAll = false;
         continue;
       }
-      held.push({ address: `${lease.address}/${lease.prefix}`, gateway: lease.gateway, source: l.source });
-      const ip = parseIp(lease.address)!;
-      const host = `${lease.address}/${l.family === 4 ? 32 : 128}`;
-      const net = `${ip.ip.toString()}/${lease.prefix}`; // the kernel prints a rule's prefix as given: compare networks below
+      held.push({ address: cidr.text, gateway: lease.gateway, source: l.source });
       for (const r of l.rules) {
-        const from = r.from === "$host" ? host : r.from === "$net" ? networkOf(net) : r.from;
+        const from = r.from === "$host" ? cidr.host : r.from === "$net" ? cidr.network : r.from;
         rules.push({ rule: r, text: ruleText({ ...r, from }, r.tableName) });
       }
     }
@@ -185,27 +190,6 @@ export function hostStatus(plan: Plan, run: IpRunner, stateDir = LEASE_STATE_DIR
     return { family, uplinks: name ? [name] : [] };
   });
   return { uplinks, mainDefault, ok: uplinks.every((u) => u.state === "as planned") };
-}
-
-/** 198.51.100.7/24 -> 198.51.100.0/24 (the kernel stores a rule's prefix as its network). */
-function networkOf(cidr: string): string {
-  const [addr, len] = cidr.split("/");
-  const ip = parseIp(addr)!;
-  const bytes = ip.ip.toByteArray();
-  let bits = Number(len);
-  for (let i = 0; i < bytes.length; i++) {
-    const keep = Math.max(0, Math.min(8, bits));
-    bytes[i] &= (0xff << (8 - keep)) & 0xff;
-    bits -= 8;
-  }
-  return `${fromBytes(bytes, ip.family)}/${len}`;
-}
-
-function fromBytes(bytes: number[], family: Family): string {
-  if (family === 4) return bytes.join(".");
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] << 8) | bytes[i + 1]).toString(16));
-  return parseIp(groups.join(":"))!.ip.toString();
 }
 
 export function formatStatus(s: HostStatus): string {

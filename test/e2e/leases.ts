@@ -77,6 +77,9 @@ export function concretePlan(model: Model, leases: LabLease[]): Plan {
 
 export const hasLeases = (model: Model) => model.uplinks.some((u) => u.learned.length > 0);
 
+/** dnsmasq on the ISP's customer side (its "lan"), in the foreground, with nothing of this machine's configuration and no DNS. */
+const ISP_DNSMASQ = ["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--port=0", "--user=root", "--interface=lan", "--bind-dynamic"];
+
 let servers = 0;
 
 /**
@@ -102,15 +105,7 @@ export class DhcpServer {
     this.process = topo.lab.spawn(
       topo.ispOf.get(uplink)!.role,
       [
-        "dnsmasq",
-        "--keep-in-foreground",
-        "--conf-file=/dev/null",
-        "--no-resolv",
-        "--no-hosts",
-        "--port=0",
-        "--user=root",
-        "--interface=lan",
-        "--bind-dynamic",
+        ...ISP_DNSMASQ,
         "--dhcp-authoritative",
         "--no-ping",
         "--log-dhcp",
@@ -196,15 +191,7 @@ export class RaServer {
     this.process = this.topo.lab.spawn(
       this.role,
       [
-        "dnsmasq",
-        "--keep-in-foreground",
-        "--conf-file=/dev/null",
-        "--no-resolv",
-        "--no-hosts",
-        "--port=0",
-        "--user=root",
-        "--interface=lan",
-        "--bind-dynamic",
+        ...ISP_DNSMASQ,
         "--enable-ra",
         `--dhcp-range=${net},ra-only,64,1h`,
         // an advertisement every 4 s, the router a default router for the seconds given
