@@ -48,6 +48,17 @@ export interface PassThrough {
   networkd: { section: string; entries: { key: string; value: string }[] }[];
 }
 
+/** A health check: lsm probes the targets through the uplink. */
+export interface HealthCheck {
+  targets: string[];
+  /** Milliseconds between probes. */
+  intervalMs: number;
+  /** Probes in a row that no target answers: down. */
+  down: number;
+  /** Probes in a row that a target answers: up again. */
+  up: number;
+}
+
 export interface Uplink {
   index: number;
   name: string;
@@ -69,6 +80,7 @@ export interface Uplink {
   inlineDestinations: number;
   nat: Nat;
   watch: boolean;
+  check?: HealthCheck;
   pass: PassThrough;
 }
 

@@ -7,14 +7,15 @@ import { ModelError, formatPath, type ModelIssue } from "../errors.js";
 import { listPath, parsePrefixList, readListText } from "./lists.js";
 import type { LoadedModel, PathSeg } from "./load.js";
 import { clip, contains, isLinkLocal, networkOrBroadcast, notAHost, overlaps, parseInterfaceCidr, parseIp, parsePrefix } from "./addr.js";
-import { LEARNED_FAMILY, type Cidr, type Family, type Gateway, type Lan, type Learned, type LearnedSource, type Model, type Prefix, type UidRange, type Uplink } from "./types.js";
+import { LEARNED_FAMILY, type Cidr, type HealthCheck, type Family, type Gateway, type Lan, type Learned, type LearnedSource, type Model, type Prefix, type UidRange, type Uplink } from "./types.js";
 import { hasFamily, routable } from "./uplink.js";
 import { hasPassThrough, mergePassThrough, parsePassThrough, type RawPassThrough } from "./passthrough.js";
 
 export const MAX_ISSUES = 20;
 export const RESERVED_TABLE_IDS = [0, 253, 254, 255];
-export const RESERVED_TABLE_NAMES = ["unspec", "default", "main", "local"];
+export const RESERVED_TABLE_NAMES = ["unspec", "default", "main", "local", "gen-hooks-healthy"];
 export const IFPLUGD_DEFAULTS = { delayUp: 0, delayDown: 10 };
+export const CHECK_DEFAULTS = { interval: 0.2, down: 4, up: 4 };
 const RESERVED_INTERFACES: Record<string, string> = {
   all: "net.ipv4.conf.all is the setting of every interface of the host",
   default: "net.ipv4.conf.default is the setting of interfaces created later",
@@ -167,6 +168,7 @@ interface RawUplink extends RawPassThrough {
   "destination-lists"?: string[];
   nat?: Uplink["nat"];
   watch?: boolean;
+  check?: { targets: string[]; interval?: number; down?: number; up?: number };
 }
 interface RawModel {
   version: 1;
@@ -219,6 +221,23 @@ function normalize(loaded: LoadedModel, raw: RawModel, issues: ModelIssue[]): Mo
   };
 
   const passIssue = (at: PathSeg[], message: string) => issues.push(loaded.issue(at, message));
+  const healthCheck = (c: NonNullable<RawUplink["check"]>, at: PathSeg[]): HealthCheck => {
+    const targets: string[] = [];
+    c.targets.forEach((text, i) => {
+      const ip = parseIp(text);
+      const notHost = ip && notAHost(ip, true);
+      if (!ip || ip.family !== 4) issues.push(loaded.issue([...at, "targets", i], `'${clip(String(text))}' is not an IPv4 address; lsm probes IPv4 targets only (a target has no prefix length)`));
+      else if (notHost) issues.push(loaded.issue([...at, "targets", i], `target ${text} ${notHost}`));
+      else if (targets.includes(ip.ip.toString())) issues.push(loaded.issue([...at, "targets", i], `target ${text} is given twice`));
+      else targets.push(ip.ip.toString());
+    });
+    return {
+      targets,
+      intervalMs: Math.round((c.interval ?? CHECK_DEFAULTS.interval) * 1000),
+      down: c.down ?? CHECK_DEFAULTS.down,
+      up: c.up ?? CHECK_DEFAULTS.up,
+    };
+  };
   const uplinks: Uplink[] = raw.uplinks.map((u, index) => {
     const base: PathSeg[] = ["uplinks", index];
     const gateways: Gateway[] = [];
@@ -263,6 +282,7 @@ function normalize(loaded: LoadedModel, raw: RawModel, issues: ModelIssue[]): Mo
       inlineDestinations,
       nat: u.nat ?? "none",
       watch: u.watch ?? true,
+      check: u.check && healthCheck(u.check, [...base, "check"]),
       pass: parsePassThrough(u, base, passIssue),
     };
   });
@@ -352,6 +372,10 @@ function crossCheck(loaded: LoadedModel, model: Model, issues: ModelIssue[]): vo
     if (u.destinations.length > 0 && names.has(destinationTableName(u.name)))
       add(at(u, "name"), `uplink '${destinationTableName(u.name)}' clashes with the destination table of uplink '${u.name}'; rename it`);
   }
+
+  // lsm probes IPv4 only, through the uplink's own IPv4 address.
+  for (const u of model.uplinks)
+    if (u.check && !hasFamily(u, 4)) add(at(u, "check"), `uplink '${u.name}' has no IPv4 address (static, dhcp or ppp) for its probes to leave by; lsm probes IPv4 targets only`, "key");
 
   // Addresses: unique across the whole host.
   const seenAddr = new Map<string, string>();

@@ -6,8 +6,9 @@ import { destinationTableName } from "../model/validate.js";
 import type { Plan, PlanDestinationSet, PlanFamilyBlock, PlanInterface, PlanMultipath, PlanRoute, PlanRule, PlanTable, PlanUplink } from "./types.js";
 import { hasFamily as has, learns, routable } from "../model/uplink.js";
 import { EVENT_SCRIPT, leasePlan } from "./leases.js";
+import { healthPlan } from "./health.js";
 import { uplinkRules } from "./rules.js";
-import { MAIN_TABLE, allocateMetrics, allocateTables } from "./tables.js";
+import { HEALTH_TABLE_NAME, MAIN_TABLE, allocateMetrics, allocateTables } from "./tables.js";
 import { IFUPDOWN_INLINE_MAX, NETWORKD_INLINE_MAX, ROUTES_DIR } from "./sets.js";
 import { sysctlPlan } from "./sysctl.js";
 import { natPlan } from "./nat.js";
@@ -30,6 +31,7 @@ export function buildPlan(model: Model): Plan {
     const dest = tableOf.destinations.get(u.name);
     if (dest !== undefined) tables.push({ id: dest, name: destinationTableName(u.name), uplink: u.name, kind: "destinations" });
   }
+  if (tableOf.health !== undefined) tables.push({ id: tableOf.health, name: HEALTH_TABLE_NAME, uplink: "", kind: "health" });
   const tableName = new Map(tables.map((t) => [t.id, t.name]));
 
   const families = FAMILIES.filter((f) => model.uplinks.some((u) => has(u, f)) || model.lan.some((l) => l.addresses.some((a) => a.family === f)));
@@ -201,6 +203,17 @@ export function buildPlan(model: Model): Plan {
   for (const set of destinationSets) if (!set.networkdInline) interfaces.get(set.dev)!.keepOnCarrierLoss = true;
 
   rules.sort((a, b) => a.family - b.family || a.priority - b.priority);
+  const health = healthPlan(model, {
+    rules,
+    leases,
+    multipath,
+    table: (u) => tableOf.main.get(u)!,
+    tableName: (id) => tableName.get(id)!,
+    metric: (u) => metricOf.get(u),
+    routes: (name, f) => routable(model.uplinks.find((u) => u.name === name)!, f),
+    families,
+    balanceTable: tableOf.health,
+  });
   const ordered = [...interfaces.values()];
   const parents = vlanParents(ordered);
   return {
@@ -225,7 +238,8 @@ export function buildPlan(model: Model): Plan {
     multipath,
     destinationSets,
     leases,
-    eventScript: leases.length > 0 ? EVENT_SCRIPT : undefined,
+    eventScript: leases.length > 0 || health !== undefined ? EVENT_SCRIPT : undefined,
+    health,
     sysctl: sysctlPlan(model, ordered),
     nat: natPlan(model),
     ifplugd: {

@@ -11,6 +11,14 @@ import type { PlanRule } from "./types.js";
  */
 export const PRIORITY = { destinations: 1000, mark: 2000, from: 3000, users: 4000, sources: 5000 } as const;
 
+/**
+ * Three priorities per uplink in a band: its rule in the middle, free slots
+ * on either side for the health checks (a rule that jumps over it while its
+ * provider is dead, and the landing after it).
+ */
+export const SLOTS_PER_UPLINK = 3;
+export const rulePriority = (band: number, index: number) => band + SLOTS_PER_UPLINK * index + 1;
+
 export interface RuleTables {
   table: number;
   destinationTable?: number;
@@ -27,14 +35,14 @@ export function uplinkRules(u: Uplink, f: Family, t: RuleTables, hosts: string[]
   const rule = (r: Omit<PlanRule, "uplink" | "tableName" | "family">) =>
     out.push({ from: undefined, fwmark: undefined, uidrange: undefined, ...r, family: f, uplink: u.name, tableName: t.tableName(r.table) });
   if (t.destinationTable !== undefined && u.destinations.some((d) => d.family === f))
-    rule({ priority: PRIORITY.destinations + u.index, table: t.destinationTable, why: `${u.name}: pinned destinations first` });
+    rule({ priority: rulePriority(PRIORITY.destinations, u.index), table: t.destinationTable, why: `${u.name}: pinned destinations first` });
   if (u.mark !== undefined && routable)
-    rule({ priority: PRIORITY.mark + u.index, table: t.table, fwmark: `0x${u.mark.toString(16)}`, why: `${u.name}: fwmark` });
-  for (const host of hosts) rule({ priority: PRIORITY.from + u.index, table: t.table, from: host, why: `${u.name}: replies from its ${host === "$net" ? "advertised prefix" : "address"}` });
+    rule({ priority: rulePriority(PRIORITY.mark, u.index), table: t.table, fwmark: `0x${u.mark.toString(16)}`, why: `${u.name}: fwmark` });
+  for (const host of hosts) rule({ priority: rulePriority(PRIORITY.from, u.index), table: t.table, from: host, why: `${u.name}: replies from its ${host === "$net" ? "advertised prefix" : "address"}` });
   if (routable)
     for (const r of u.users)
-      rule({ priority: PRIORITY.users + u.index, table: t.table, uidrange: `${r.from}-${r.to}`, why: `${u.name}: sockets of these uids` });
+      rule({ priority: rulePriority(PRIORITY.users, u.index), table: t.table, uidrange: `${r.from}-${r.to}`, why: `${u.name}: sockets of these uids` });
   for (const s of u.sources.filter((s) => s.family === f))
-    rule({ priority: PRIORITY.sources + u.index, table: t.table, from: s.text, why: `${u.name}: traffic from this source` });
+    rule({ priority: rulePriority(PRIORITY.sources, u.index), table: t.table, from: s.text, why: `${u.name}: traffic from this source` });
   return out;
 }

@@ -8,7 +8,11 @@ export const DESTINATION_TABLE_OFFSET = 1000;
 export const FIRST_AUTO_METRIC = 100;
 
 /** Explicit ids first; the rest from 101 upward; destination tables at table+1000 or the next free id. */
-export function allocateTables(model: Model): { main: Map<string, number>; destinations: Map<string, number> } {
+/** balance with health checks: the table of the multipath default over the healthy uplinks. */
+export const HEALTH_TABLE_NAME = "gen-hooks-healthy";
+const FIRST_HEALTH_TABLE = 100;
+
+export function allocateTables(model: Model): { main: Map<string, number>; destinations: Map<string, number>; health?: number } {
   const used = new Set<number>(RESERVED_TABLE_IDS);
   for (const u of model.uplinks) if (u.table !== undefined) used.add(u.table);
   const take = (from: number) => {
@@ -22,7 +26,8 @@ export function allocateTables(model: Model): { main: Map<string, number>; desti
   const destinations = new Map<string, number>();
   for (const u of model.uplinks)
     if (u.destinations.length > 0) destinations.set(u.name, take(main.get(u.name)! + DESTINATION_TABLE_OFFSET));
-  return { main, destinations };
+  const health = model.mode === "balance" && model.uplinks.some((u) => u.check !== undefined) ? take(FIRST_HEALTH_TABLE) : undefined;
+  return { main, destinations, health };
 }
 
 /** Explicit metrics stay; the others are 100 + position, skipping taken values. */

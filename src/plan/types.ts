@@ -5,7 +5,7 @@ export interface PlanTable {
   id: number;
   name: string;
   uplink: string;
-  kind: "uplink" | "destinations";
+  kind: "uplink" | "destinations" | "health";
 }
 
 export interface PlanRoute {
@@ -184,6 +184,54 @@ export interface PlanUplink {
   weight?: number; // balance only
 }
 
+/** A rule the health script adds while an uplink is down: traffic its rule selects jumps past it. */
+export interface PlanSkip {
+  family: Family;
+  /** The free slot just before the uplink's rule. */
+  skip: number;
+  /** The free slot just after it: a nop rule lands the jump there. */
+  land: number;
+  /** " fwmark 0x1", " uidrange 1001-1001", "" (every packet: a destination table's rule). */
+  selector: string;
+  why: string;
+}
+
+export interface PlanCheck {
+  uplink: string;
+  dev: string;
+  /** One lsm connection each, in a group named after the uplink that is down only when all are. */
+  targets: { name: string; address: string }[];
+  intervalMs: number;
+  timeoutMs: number;
+  down: number;
+  /** lsm's min_successive_pkts_rcvd: it needs one reply more than this. */
+  upAfter: number;
+  skips: PlanSkip[];
+  /** The landing slots of the skips, once each: a nop rule there while the uplink is down. */
+  lands: { family: Family; priority: number }[];
+  /** Static addresses, and the state files of leases: the tracked connections through the uplink reply to these. */
+  addresses: string[];
+  leases: string[];
+}
+
+/** Where traffic that reaches no selector goes while some checked uplink is down. */
+export interface PlanBypass {
+  family: Family;
+  /** main without its defaults first (connected and LAN routes), then the healthy uplinks. */
+  priority: number;
+  /** failover: the healthy uplinks' own tables in metric order; a table without a usable default (link down, no lease) falls through. */
+  lookups: { uplink: string; checked: boolean; priority: number; table: number; tableName: string }[];
+  /** balance: the multipath default is rebuilt over the healthy uplinks in the health table, looked up at this priority. */
+  balance?: { route: PlanMultipath; priority: number; table: number; tableName: string };
+}
+
+export interface PlanHealth {
+  checks: PlanCheck[];
+  config: string;
+  unit: string;
+  bypass: PlanBypass[];
+}
+
 export interface Plan {
   model: string;
   /** The host's network stack: what --target all renders. */
@@ -200,6 +248,8 @@ export interface Plan {
   leases: PlanLease[];
   /** Install path of the uplink-event script, when some uplink learns its address. */
   eventScript?: string;
+  /** Health checks, when some uplink has one. */
+  health?: PlanHealth;
   sysctl: PlanSysctl[];
   nat: PlanNat[];
   ifplugd: { interfaces: string[]; args: string };

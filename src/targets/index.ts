@@ -2,6 +2,7 @@
 // path, template, context). Adding a target is a template folder and an entry.
 import type { Plan, PlanDestinationSet, PlanLease } from "../plan/types.js";
 import { LEASE_STATE_DIR } from "../plan/leases.js";
+import { EVENT_DIR, HEALTH_UNIT, LSM_CONFIG } from "../plan/health.js";
 import type { Stack } from "../model/types.js";
 import { UsageError } from "../errors.js";
 
@@ -90,13 +91,13 @@ export const targets: Target[] = [
   },
   {
     name: "events",
-    summary: "/etc/gen-hooks/uplink-event: what a lease, a router advertisement or a ppp link puts into effect, called by every hook; pppd's ip-up.d and ip-down.d hooks; gen-hooks-ra.service (only for uplinks that learn their address)",
+    summary: "/etc/gen-hooks/uplink-event: what a lease, a router advertisement, a ppp link or a health check puts into effect, called by every hook; pppd's ip-up.d and ip-down.d hooks; gen-hooks-ra.service (only for uplinks that learn their address or have a check)",
     files: (plan) => {
       if (plan.eventScript === undefined) return [];
       const ppp = leasesBy(plan, "ppp");
       const slaac = leasesBy(plan, "slaac");
       return [
-        { path: plan.eventScript, template: "events/uplink-event.hbs", context: { ...base(plan), stateDir: LEASE_STATE_DIR, slaac }, mode: EXECUTABLE },
+        { path: plan.eventScript, template: "events/uplink-event.hbs", context: { ...base(plan), stateDir: LEASE_STATE_DIR, eventDir: EVENT_DIR, slaac }, mode: EXECUTABLE },
         ...plan.leases.flatMap((l) =>
           l.destinations?.file ? [{ path: l.destinations.file, template: "iproute2/prefixes.hbs", context: { ...base(plan), eventScript: plan.eventScript, set: { ...l.destinations, uplink: l.uplink } } }] : [],
         ),
@@ -111,6 +112,18 @@ export const targets: Target[] = [
       ];
     },
     owns: ["/etc/gen-hooks/uplink-event", "/etc/gen-hooks/*.prefixes", PPP_UP, PPP_DOWN, RA_UNIT],
+  },
+  {
+    name: "health",
+    summary: "/etc/gen-hooks/lsm.conf and gen-hooks-health.service: lsm (or foolsm) probes each checked uplink's targets through it and reports to /etc/gen-hooks/uplink-event (only for uplinks with a check)",
+    files: (plan) =>
+      plan.health === undefined
+        ? []
+        : [
+            { path: plan.health.config, template: "health/lsm.conf.hbs", context: base(plan) },
+            { path: plan.health.unit, template: "health/health.service.hbs", context: base(plan) },
+          ],
+    owns: [LSM_CONFIG, HEALTH_UNIT],
   },
   {
     name: "ifplugd",

@@ -66,7 +66,7 @@ export function buildTopology(lab: Lab, model: Model): Topology {
   lab.addNs("host");
   lab.addNs("net");
   lab.sh("net", "sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1");
-  const remotes = [REMOTE4, REMOTE6, ...model.uplinks.flatMap((u) => u.destinations.map((d) => firstAddress(d.text)))];
+  const remotes = [REMOTE4, REMOTE6, ...model.uplinks.flatMap((u) => u.destinations.map((d) => firstAddress(d.text))), ...model.uplinks.flatMap((u) => u.check?.targets ?? [])];
   // one ip -batch: a destination set can hold thousands of addresses
   const batch = [...new Set(remotes)].map((r) => `addr add ${r}${r.includes(":") ? "/128" : "/32"} dev lo${r.includes(":") ? " nodad" : ""}`).join("\n");
   const batchDir = mkdtempSync(join(tmpdir(), "gh-remotes-"));
