@@ -2,7 +2,7 @@
 // It only reads (ip -j, the uplink-event script's lease files), so monitoring
 // can run it. An uplink is "up" when its link is up and it holds its address
 // (static, or a lease); "as planned" when its rules and routes are there too.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Family } from "../model/types.js";
 import { contains, parseInterfaceCidr } from "../model/addr.js";
@@ -52,8 +52,8 @@ export interface UplinkStatus {
   link: "up" | "no carrier" | "down" | "absent";
   /** What the uplink holds now, per family: static, or the lease the uplink-event script put in effect. */
   held: Held[];
-  /** Health checks are not configured by this model. */
-  health: "not checked";
+  /** The health check's verdict (the uplink-event script marks a dead provider in its state folder). */
+  health: "up" | "down" | "not checked";
   /** Planned rules and routes of a live uplink that the kernel lacks. */
   missing: string[];
   state: "as planned" | "down" | "incomplete";
@@ -176,7 +176,8 @@ export function hostStatus(plan: Plan, run: IpRunner, stateDir = LEASE_STATE_DIR
         if (held < set.count) missing.push(`${set.count - held} of ${set.count} IPv${set.family} pinned destinations in table ${set.tableName}`);
       }
     }
-    return { name: u.name, interface: u.interface, link: linkState, held, health: "not checked", missing, state: !up ? "down" : missing.length > 0 ? "incomplete" : "as planned" };
+    const health = !plan.health?.checks.some((c) => c.uplink === u.name) ? "not checked" : existsSync(join(stateDir, `${u.name}.down`)) ? "down" : "up";
+    return { name: u.name, interface: u.interface, link: linkState, held, health, missing, state: !up || health === "down" ? "down" : missing.length > 0 ? "incomplete" : "as planned" };
   });
 
   const byDev = (dev?: string, gateway?: string) =>

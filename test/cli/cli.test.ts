@@ -41,7 +41,7 @@ describe("command line", () => {
   it("an unknown target is a usage error listing the targets", () => {
     const r = runBin(["--target", "netplan", "--model", example]);
     expect(r.status).toBe(2);
-    expect(r.stderr).toBe("gen-hooks: unknown target 'netplan'; targets: ifupdown, networkd, events, ifplugd, rt_tables, sysctl, nftables, all\n");
+    expect(r.stderr).toBe("gen-hooks: unknown target 'netplan'; targets: ifupdown, networkd, events, health, ifplugd, rt_tables, sysctl, nftables, all\n");
   });
 
   it("networkd refuses to balance over a gateway-less uplink (exit 2, nothing written); ifupdown renders it", () => {
@@ -85,7 +85,7 @@ describe("command line", () => {
     const r = runBin(["--target", "all", "--model", model, "--root", root]);
     expect(r.status).toBe(2);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toBe(`${model}:6:5: uplinks[0].wieght: unknown key 'wieght'; did you mean 'weight'? Allowed: name, interface, address, gateway, onlink, table, metric, weight, mark, users, sources, destinations, destination-lists, nat, watch, ifupdown, networkd\n      wieght: 2\n      ^\n`);
+    expect(r.stderr).toBe(`${model}:6:5: uplinks[0].wieght: unknown key 'wieght'; did you mean 'weight'? Allowed: name, interface, address, gateway, onlink, table, metric, weight, mark, users, sources, destinations, destination-lists, nat, watch, check, ifupdown, networkd\n      wieght: 2\n      ^\n`);
     expect(existsSync(root)).toBe(false);
   });
 

@@ -399,7 +399,9 @@ async function bootProof(release: Release, scenario: string, written: Model, sta
                 ? { how: "kernel linkdown", limit: leases.length > 0 ? LEASED_SWITCH_MS : 1000 }
                 : undefined;
         if (failover) {
-          await failoverCascade(topo, `${label} (${failover.how})`, failover.limit);
+          // a checked uplink whose link returns is used again once its probes answer (lsm's up count)
+          const healthMs = model.uplinks.some((u) => u.check) ? 4000 : 0;
+          await failoverCascade(topo, `${label} (${failover.how})`, failover.limit + healthMs);
           const restored = async () => {
             expect(await settle(topo, () => planned(topo, plan), 15_000), `${label}: the planned state is back`).toBe(true);
             // networkd restarts its DHCP client when the carrier returns: a leased address answers again once it is bound

@@ -17,13 +17,14 @@ export interface Release {
 /** ifplugd is gone from Debian 13: a root has it when its packages do. */
 export const hasIfplugd = (r: Release): boolean => r.packages.includes("ifplugd");
 
-const common = ["systemd", "dbus", "ifupdown", "iproute2", "nftables", "iputils-ping", "procps", "conntrack", "dnsmasq-base", "ppp"];
+// netbase: /etc/protocols, without which lsm finds no "icmp" and never probes
+const common = ["systemd", "dbus", "ifupdown", "iproute2", "nftables", "iputils-ping", "procps", "conntrack", "dnsmasq-base", "ppp", "netbase"];
 
 export const RELEASES: Release[] = [
   // Debian 12 as shipped: dhclient is ifupdown's DHCP client; ifplugd exists.
-  { codename: "bookworm", version: 12, packages: [...common, "isc-dhcp-client", "ifplugd"] },
-  // Debian 13: dhcpcd. isc-dhcp-client stays out: ifupdown would still prefer it.
-  { codename: "trixie", version: 13, packages: [...common, "dhcpcd-base"] },
+  { codename: "bookworm", version: 12, packages: [...common, "isc-dhcp-client", "ifplugd", "lsm"] },
+  // Debian 13: dhcpcd. isc-dhcp-client stays out: ifupdown would still prefer it. lsm is foolsm now.
+  { codename: "trixie", version: 13, packages: [...common, "dhcpcd-base", "foolsm"] },
 ];
 
 /** The releases this run boots: GEN_HOOKS_RELEASES=trixie (or 13) limits it. */

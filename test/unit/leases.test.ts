@@ -41,9 +41,9 @@ describe("plan: learned addresses", () => {
     expect(cable.routes.map(line)).toEqual(["$net dev eth1 src $addr table 101", "default via $gw dev eth1 src $addr table 101"]);
     expect(cable.mainDefault && line(cable.mainDefault)).toBe("default via $gw dev eth1 src $addr metric 100 table 254");
     expect(cable.rules.map((r) => `${r.priority} ${r.from ?? ""}${r.uidrange ?? ""} -> ${r.tableName}`)).toEqual([
-      "1000  -> cable-dest",
-      "3000 $host -> cable",
-      "4000 1001-1001 -> cable",
+      "1001  -> cable-dest",
+      "3001 $host -> cable",
+      "4001 1001-1001 -> cable",
     ]);
     expect(cable.destinations!.routes.map(line)).toEqual(["100.127.0.53/32 via $gw dev eth1 src $addr table 1101"]);
     expect(cable.state).toBe("cable-ipv4.lease");
@@ -113,7 +113,7 @@ describe("explain: learned addresses", () => {
     const { explain, formatAnswer } = await import("../../src/plan/explain.js");
     const p = plan(failover);
     expect(formatAnswer(explain(p, { to: "100.127.0.53" }))).toBe(
-      "to 100.127.0.53\n  rule 1000: from all lookup cable-dest (cable: pinned destinations first)\n  route: 100.127.0.53/32 via <dhcp gateway> dev eth1 src <dhcp address> in table cable-dest\n  uplink: cable\n",
+      "to 100.127.0.53\n  rule 1001: from all lookup cable-dest (cable: pinned destinations first)\n  route: 100.127.0.53/32 via <dhcp gateway> dev eth1 src <dhcp address> in table cable-dest\n  uplink: cable\n",
     );
     expect(formatAnswer(explain(p, { to: "192.0.2.1" }))).toContain("route: default via <dhcp gateway> dev eth1 src <dhcp address> in table main\n  uplink: cable");
     expect(formatAnswer(explain(p, { to: "192.0.2.1", from: "192.168.0.77", iif: "eth0" }))).toContain("route: default dev ppp0 src 192.168.0.77 in table vpn");
@@ -157,7 +157,7 @@ uplinks:
     // the main default is the stack's own (kernel ra_defrtr_metric, networkd RouteMetric=): the script leaves it alone
     expect(ra.mainDefault).toBeUndefined();
     expect(ra.stackDefault && line(ra.stackDefault)).toBe("default via $gw dev eth1 src $addr metric 100 table 254");
-    expect(ra.rules.map((r) => `${r.priority} ${r.from ?? ""}${r.uidrange ?? ""}`)).toEqual(["3000 $net", "4000 1001-1001"]);
+    expect(ra.rules.map((r) => `${r.priority} ${r.from ?? ""}${r.uidrange ?? ""}`)).toEqual(["3001 $net", "4001 1001-1001"]);
     expect(ra.state).toBe("cable-ipv6.lease");
     expect(p.sysctl.map((s) => `${s.key}=${s.value}`)).toContain("net.ipv6.conf.eth1.ra_defrtr_metric=100");
   });

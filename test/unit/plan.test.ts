@@ -60,12 +60,12 @@ lan:
     address: 192.168.0.1/24
 `);
     expect(q.rules.map((r) => `${r.priority} ${r.from ?? ""}${r.fwmark ?? ""}${r.uidrange ?? ""} -> ${r.tableName}`)).toEqual([
-      `${PRIORITY.destinations}  -> a-dest`,
-      `${PRIORITY.mark} 0x7 -> a`,
-      `${PRIORITY.from} 198.51.100.2/32 -> a`,
-      `${PRIORITY.users} 500-500 -> a`,
-      `${PRIORITY.users} 1000-1999 -> a`,
-      `${PRIORITY.sources} 192.168.0.20/32 -> a`,
+      `${PRIORITY.destinations + 1}  -> a-dest`,
+      `${PRIORITY.mark + 1} 0x7 -> a`,
+      `${PRIORITY.from + 1} 198.51.100.2/32 -> a`,
+      `${PRIORITY.users + 1} 500-500 -> a`,
+      `${PRIORITY.users + 1} 1000-1999 -> a`,
+      `${PRIORITY.sources + 1} 192.168.0.20/32 -> a`,
     ]);
     expect(PRIORITY.destinations).toBeLessThan(PRIORITY.mark);
     expect(PRIORITY.mark).toBeLessThan(PRIORITY.from);

@@ -31,9 +31,9 @@ function kernel(opts: { noCarrier?: string; dropRule?: number } = {}): IpRunner 
   const link = (ifname: string) => ({ ifname, flags: ifname === opts.noCarrier ? ["BROADCAST", "UP", "NO-CARRIER"] : ["BROADCAST", "UP", "LOWER_UP"] });
   const rules4 = [
     { priority: 0, src: "all", table: "local" },
-    { priority: 3000, src: "100.64.110.100", srclen: 32, table: "101" },
-    { priority: 3001, src: "198.51.100.2", srclen: 32, table: "dsl" },
-    { priority: 4000, src: "all", uid_start: 1001, uid_end: 1001, table: "cable" },
+    { priority: 3001, src: "100.64.110.100", srclen: 32, table: "101" },
+    { priority: 3004, src: "198.51.100.2", srclen: 32, table: "dsl" },
+    { priority: 4001, src: "all", uid_start: 1001, uid_end: 1001, table: "cable" },
     { priority: 32766, src: "all", table: "main" },
   ].filter((r) => r.priority !== opts.dropRule);
   const answers: Record<string, unknown> = {
@@ -76,8 +76,8 @@ describe("gen-hooks status", () => {
   });
 
   it("a missing rule is named; a link without carrier is down; an uplink without a lease is down", () => {
-    const missing = hostStatus(plan, kernel({ dropRule: 4000 }), state);
-    expect([missing.ok, missing.uplinks[0].state, missing.uplinks[0].missing]).toEqual([false, "incomplete", ["rule 4000 uidrange 1001-1001 lookup cable"]]);
+    const missing = hostStatus(plan, kernel({ dropRule: 4001 }), state);
+    expect([missing.ok, missing.uplinks[0].state, missing.uplinks[0].missing]).toEqual([false, "incomplete", ["rule 4001 uidrange 1001-1001 lookup cable"]]);
     const cut = hostStatus(plan, kernel({ noCarrier: "eth2" }), state);
     expect([cut.ok, cut.uplinks[1].link, cut.uplinks[1].state]).toEqual([false, "no carrier", "down"]);
     const empty = mkdtempSync(join(tmpdir(), "gh-status-"));
