@@ -32,7 +32,7 @@ describe("manual pages", () => {
     const options = [...new Set(help.match(/--[a-z]+/g))];
     expect(options.length).toBeGreaterThan(5);
     for (const o of options) expect(text, o).toContain(o);
-    for (const t of ["ifupdown", "networkd", "events", "ifplugd", "rt_tables", "sysctl", "nftables", "render", "check", "diff", "explain"]) expect(text).toMatch(new RegExp(`^\\.B ${t}$`, "m"));
+    for (const t of ["ifupdown", "networkd", "events", "health", "ifplugd", "rt_tables", "sysctl", "nftables", "render", "check", "diff", "explain"]) expect(text).toMatch(new RegExp(`^\\.B ${t}$`, "m"));
   });
 
   const groff = spawnSync("sh", ["-c", "command -v groff"]).status === 0;

@@ -23,6 +23,9 @@ import { behaviourChecks, explainChecks, kernelRules, passThroughChecks } from "
 import { expectChecks, expectRules, failoverCascade, flowsByWeight, natThroughEachUplink, pinsWinOverHash, ready, render, setsLoaded, statusProof, tally } from "./proofs.js";
 import { addManagement, Container, managementUp, type Stack } from "./boot.js";
 import { bootUnavailable, ensureRoot, hasIfplugd, selectedReleases, type Release } from "./releases.js";
+import { addEventHook, containerEvents, deadProviderProof } from "./health.js";
+import type { Uplink } from "../../src/model/types.js";
+import { statSync } from "node:fs";
 import { concreteModel, concretePlan, DhcpServer, leaseCidr, dialPpp, hangUpPpp, hasLeases, labLeases, RaServer, type LabLease } from "./leases.js";
 
 const roots = new Map<string, string>();
@@ -35,6 +38,14 @@ const LEASED_SWITCH_MS = 20_000;
 const boots: string[] = [];
 
 /** The whole planned state: rules, defaults, addresses past DAD, destination sets. */
+/** Loose bounds for a dead provider (the goals are 1.5 s and 3 s). */
+const HEALTH_LIMITS = { downMs: 3000, upMs: 5000 };
+
+async function expectActive(c: Container, unit: string): Promise<void> {
+  const active = await waitFor(() => c.exec(["systemctl", "is-active", unit]).stdout.trim() === "active", 10_000, 200);
+  expect(active, `${unit} is active: ${c.exec(["systemctl", "status", "--no-pager", unit]).stdout}`).toBe(true);
+}
+
 const planned = (topo: Topology, plan: Plan) => ready(topo, plan) && setsLoaded(topo, plan);
 
 /**
@@ -341,6 +352,8 @@ async function bootProof(release: Release, scenario: string, written: Model, sta
   const label = `${scenario}/${stack}/Debian ${release.version}`;
   // What a host of this stack installs: --target all with its stack.
   const rendered = render(`${scenario}-${stack}`, `fixtures/${scenario}/model.yaml`, stack === "networkd" ? "networkd" : "ifupdown");
+  const checked = written.uplinks.some((u) => u.check);
+  if (checked) addEventHook(rendered);
   const dir = mkdtempSync(join(tmpdir(), `gh-boot-${scenario}-`));
   try {
     const times: string[] = [];
@@ -381,6 +394,25 @@ async function bootProof(release: Release, scenario: string, written: Model, sta
           // gen-hooks status on the host, reading the leases the uplink-event script keeps
           await statusProof(topo, `fixtures/${scenario}/model.yaml`, label, c.path("/run/gen-hooks"), leases.map((l) => l.uplink));
           expect(await settle(topo, () => planned(topo, plan) && hostState(topo) === intended, LEASED_SWITCH_MS), `${label}: the state after the status proof\n${stateDiff(intended, hostState(topo))}`).toBe(true);
+        }
+        if (checked) {
+          await expectActive(c, "gen-hooks-health.service");
+          const events = containerEvents(c);
+          // What the stack does meanwhile must leave a dead uplink down: a
+          // DHCP renewal (every 4 s here), an ifup -a, a networkd reconfigure.
+          const whileDown = async (u: Uplink) => {
+            const lease = buildPlan(written).leases.find((l) => l.family === 4 && l.source === "dhcp");
+            const stamp = () => (lease ? statSync(c.path(`/run/gen-hooks/${lease.state}`), { throwIfNoEntry: false })?.mtimeMs : 0);
+            const before = stamp();
+            const r = stack === "networkd"
+              ? await c.run(["networkctl", "reconfigure", ...new Set(model.uplinks.map((x) => x.interface))])
+              : await c.run(["ifup", "-a"]);
+            expect(r.status, `${label}: ${stack === "networkd" ? "networkctl reconfigure" : "ifup -a"} while ${u.name} is down: ${r.stderr}`).toBe(0);
+            if (lease) expect(await waitFor(() => stamp() !== before, 15_000, 200), `${label}: ${lease.uplink}'s lease renewed while ${u.name} is down`).toBe(true);
+            await settle(topo, () => true, 10_000);
+          };
+          await deadProviderProof(topo, events, label, HEALTH_LIMITS, whileDown, dir);
+          expect(await settle(topo, () => planned(topo, plan) && hostState(topo) === intended, 15_000), `${label}: the state after the health proof\n${stateDiff(intended, hostState(topo))}`).toBe(true);
         }
 
         await restartsKeepState(c, topo, plan, intended);

@@ -57,7 +57,7 @@ describe.skipIf(!!missing)("health checks on real stacks", () => {
       await sleep(2000);
       expect(lsm.running(), `lsm runs: ${lsm.execStart()}`).toBe(true);
       expect(lsm.events(), `${label}: no uplink down at the start`).toEqual([]);
-      await deadProviderProof(topo, lsm, label, LIMITS, whileDown);
+      await deadProviderProof(topo, lsm, label, LIMITS, whileDown, root);
       await steadyUnderLossProof(topo, lsm, label, lossS);
       lsm.stop();
       expectRules(topo, plan);

@@ -5,19 +5,20 @@ import { join } from "node:path";
 import { expect } from "vitest";
 import type { ChildProcess } from "node:child_process";
 import type { Uplink } from "../../src/model/types.js";
-import { readText, sleep, waitFor } from "./lab.js";
+import { readText, sleep, sleepSync, waitFor } from "./lab.js";
 import { inRenderedEtc } from "./stacks.js";
+import { repoRoot } from "../helpers/bin.js";
 import { REMOTE4, type Topology } from "./topology.js";
 import { devicesInUse, expectedInUse, sameSet, tally } from "./proofs.js";
 
 export const HEALTH_UNIT_FILE = "etc/systemd/system/gen-hooks-health.service";
 
 /** lsm, started with the rendered unit's ExecStart= in the host namespace; its events land in the state folder, event.d's log in eventLog. */
-export class Prober {
+export class Prober implements EventSource {
   private child?: ChildProcess;
   readonly stateDir: string;
   readonly eventLog: string;
-  readonly log: string;
+  private readonly log_: string;
 
   constructor(
     private readonly topo: Topology,
@@ -25,7 +26,7 @@ export class Prober {
   ) {
     this.stateDir = join(root, "health-state");
     this.eventLog = join(root, "event.d.log");
-    this.log = join(root, "lsm.log");
+    this.log_ = join(root, "lsm.log");
     mkdirSync(this.stateDir, { recursive: true });
     // lsm runs its event script with an environment of its own: the state
     // and event.d are found at their install paths (under the private /run
@@ -48,7 +49,7 @@ export class Prober {
   start(): void {
     // a private /run: the unit's pid file stays in it
     const env = `mount -t tmpfs tmpfs /run && mkdir -p /run/gen-hooks && mount --bind ${this.stateDir} /run/gen-hooks && `;
-    this.child = this.topo.lab.spawn("host", inRenderedEtc(this.root, ["sh", "-c", this.execStart()], env), this.log);
+    this.child = this.topo.lab.spawn("host", inRenderedEtc(this.root, ["sh", "-c", this.execStart()], env), this.log_);
   }
 
   stop(): void {
@@ -66,6 +67,10 @@ export class Prober {
 
   clearEvents(): void {
     writeFileSync(this.eventLog, "");
+  }
+
+  log(): string {
+    return readText(this.log_).slice(-2000);
   }
 
   events(): string[] {
@@ -119,7 +124,40 @@ export function trackedThrough(topo: Topology, address: string): string[] {
  * uplinks' stay; it comes back when the provider does. Records the times
  * (death -> traffic moved and the uplink down; recovery -> back).
  */
-export async function deadProviderProof(topo: Topology, prober: Prober, label: string, limits: { downMs: number; upMs: number }, whileDown: () => Promise<void>): Promise<void> {
+/** Where a proof reads the state changes event.d was given ("NAME STATE IFACE" lines). */
+export interface EventSource {
+  events(): string[];
+  clearEvents(): void;
+  /** What to show when a change does not come. */
+  log(): string;
+}
+
+const TCP_PORT = 7007;
+
+/** A TCP connection from the host's address to the internet that must stay up; stop() says whether it did. */
+export function longLivedTcp(topo: Topology, from: string, dir: string): { stop(): string | undefined } {
+  const script = join(repoRoot, "test/e2e/tcp-echo.cjs");
+  const server = topo.lab.spawn("net", [process.execPath, script, "server", String(TCP_PORT)], join(dir, "tcp-server.log"));
+  const log = join(dir, `tcp-client-${from}.log`);
+  let client: ChildProcess | undefined;
+  // the server needs a moment to listen
+  for (let i = 0; i < 20 && !client; i++) {
+    const ready = topo.lab.tryRun("net", ["sh", "-c", `ss -ltn | grep -q ':${TCP_PORT} '`]).status === 0;
+    if (ready) client = topo.lab.spawn("host", [process.execPath, script, "client", REMOTE4, String(TCP_PORT), from], log);
+    else sleepSync(100);
+  }
+  return {
+    stop: () => {
+      const lines = readText(log).trim().split("\n");
+      const alive = client !== undefined && client.exitCode === null;
+      if (client) topo.lab.stop(client);
+      topo.lab.stop(server);
+      return alive && Number(lines[lines.length - 1]) > 0 ? undefined : `the connection from ${from} ended: ${lines.slice(-3).join(" ")}`;
+    },
+  };
+}
+
+export async function deadProviderProof(topo: Topology, prober: EventSource, label: string, limits: { downMs: number; upMs: number }, whileDown: (u: Uplink) => Promise<void>, dir: string): Promise<void> {
   const { lab, model } = topo;
   const before = devicesInUse(topo);
   const lan = topo.lans[0];
@@ -129,9 +167,10 @@ export async function deadProviderProof(topo: Topology, prober: Prober, label: s
     const survivorAddress = survivor.addresses[0].address;
     // a LAN flow (NATed through whichever uplink carries it) and the host's own flow through the survivor
     const pingers = [
-      ...(lan ? [lab.spawn(lan.role, ["ping", "-q", "-i", "0.2", REMOTE4], join(prober.stateDir, "ping-lan.log"))] : []),
-      lab.spawn("host", ["ping", "-q", "-i", "0.2", "-I", survivorAddress, REMOTE4], join(prober.stateDir, "ping-host.log")),
+      ...(lan ? [lab.spawn(lan.role, ["ping", "-q", "-i", "0.2", REMOTE4], join(dir, "ping-lan.log"))] : []),
+      lab.spawn("host", ["ping", "-q", "-i", "0.2", "-I", survivorAddress, REMOTE4], join(dir, "ping-host.log")),
     ];
+    const tcp = longLivedTcp(topo, survivorAddress, dir);
     expect(await waitFor(() => trackedThrough(topo, survivorAddress).length > 0, 3000, 100), `${label}: a tracked flow through ${survivor.name}`).toBe(true);
     const survivorFlows = trackedThrough(topo, survivorAddress);
 
@@ -141,7 +180,7 @@ export async function deadProviderProof(topo: Topology, prober: Prober, label: s
     killUpstream(topo, u);
     const moved = await waitFor(changed, limits.downMs + 5000, 20);
     const downMs = Date.now() - t0;
-    expect(moved, `${label}: ${u.name}'s provider dead: traffic on ${[...want].join(",")} (now ${[...devicesInUse(topo)].join(",")}); events: ${prober.events().join("; ")}\n${readText(prober.log).slice(-2000)}`).toBe(true);
+    expect(moved, `${label}: ${u.name}'s provider dead: traffic on ${[...want].join(",")} (now ${[...devicesInUse(topo)].join(",")}); events: ${prober.events().join("; ")}\n${prober.log()}`).toBe(true);
     expect(downMs, `${label}: ${u.name} dead -> traffic moved`).toBeLessThanOrEqual(limits.downMs);
     for (const s of selectedBy(topo, u)) expect(s.dev, `${label}: ${u.name} down: ${s.what} leaves by another uplink`).not.toBe(u.interface);
     // probes still leave by the dead uplink (so that they see it come back)
@@ -151,7 +190,7 @@ export async function deadProviderProof(topo: Topology, prober: Prober, label: s
     expect(trackedThrough(topo, address), `${label}: flows tracked through dead ${u.name}`).toEqual([]);
     expect(trackedThrough(topo, survivorAddress).filter((id) => survivorFlows.includes(id)), `${label}: ${survivor.name}'s flows stay`).toEqual(survivorFlows);
     // what the stack does meanwhile (an ifup, a networkd restart) leaves it down
-    await whileDown();
+    await whileDown(u);
     expect(sameSet(devicesInUse(topo), want), `${label}: ${u.name} still down after the stack's own changes (traffic on ${[...devicesInUse(topo)].join(",")})`).toBe(true);
     for (const s of selectedBy(topo, u)) expect(s.dev, `${label}: ${u.name} still down: ${s.what} leaves by another uplink`).not.toBe(u.interface);
 
@@ -163,6 +202,7 @@ export async function deadProviderProof(topo: Topology, prober: Prober, label: s
     expect(upMs, `${label}: ${u.name} back -> traffic back`).toBeLessThanOrEqual(limits.upMs);
     for (const s of selectedBy(topo, u)) expect(s.dev, `${label}: ${u.name} up: ${s.what} leaves by it again`).toBe(u.interface);
     for (const p of pingers) lab.stop(p);
+    expect(tcp.stop(), `${label}: a TCP connection through ${survivor.name} outlives ${u.name}'s failure and return`).toBeUndefined();
     tally.switches.push(`${label}: ${u.name}'s provider dead -> off it in ${downMs} ms; back -> on it in ${upMs} ms`);
     health.push({ label, uplink: u.name, downMs, upMs });
     prober.clearEvents();
@@ -170,7 +210,7 @@ export async function deadProviderProof(topo: Topology, prober: Prober, label: s
 }
 
 /** One of two targets dead, then every probe lost at random at 1 in 10: not one state change. */
-export async function steadyUnderLossProof(topo: Topology, prober: Prober, label: string, lossSeconds: number): Promise<void> {
+export async function steadyUnderLossProof(topo: Topology, prober: EventSource, label: string, lossSeconds: number): Promise<void> {
   const u = topo.model.uplinks.find((x) => (x.check?.targets.length ?? 0) > 1);
   const before = prober.events().length;
   const inUse = devicesInUse(topo);
@@ -190,3 +230,20 @@ export async function steadyUnderLossProof(topo: Topology, prober: Prober, label
 }
 
 export const health: { label: string; uplink: string; downMs: number; upMs: number }[] = [];
+
+/** The lab's own event.d hook in a rendered tree: the container's changes land in LAB_EVENTS. */
+export const LAB_EVENTS = "/run/lab-health-events";
+export function addEventHook(rendered: string): void {
+  const dir = join(rendered, "etc/gen-hooks/event.d");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "10-lab"), `#!/bin/sh\necho "$*" >> ${LAB_EVENTS}\n`, { mode: 0o755 });
+}
+
+/** event.d's log inside a booted container, and the journal's gen-hooks lines. */
+export function containerEvents(c: { path(p: string): string; exec(argv: string[]): { stdout: string } }): EventSource {
+  return {
+    events: () => readText(c.path(LAB_EVENTS)).split("\n").filter(Boolean),
+    clearEvents: () => writeFileSync(c.path(LAB_EVENTS), ""),
+    log: () => c.exec(["journalctl", "--no-pager", "-n", "30", "-t", "gen-hooks", "-u", "gen-hooks-health.service"]).stdout,
+  };
+}

@@ -32,6 +32,7 @@ export const EVERY_TARGET: [stack: string, target: string][] = [
   ["ifupdown", "sysctl"],
   ["ifupdown", "nftables"],
   ["ifupdown", "events"],
+  ["ifupdown", "health"],
 ];
 
 export function renderEveryTarget(model: string, root: string): BinResult {
