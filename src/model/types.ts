@@ -81,6 +81,8 @@ export interface Uplink {
   nat: Nat;
   watch: boolean;
   check?: HealthCheck;
+  /** false: the traffic its selectors choose is refused while it is down (a kill switch). */
+  fallback: boolean;
   pass: PassThrough;
 }
 

@@ -169,6 +169,7 @@ interface RawUplink extends RawPassThrough {
   nat?: Uplink["nat"];
   watch?: boolean;
   check?: { targets: string[]; interval?: number; down?: number; up?: number };
+  fallback?: boolean;
 }
 interface RawModel {
   version: 1;
@@ -283,6 +284,7 @@ function normalize(loaded: LoadedModel, raw: RawModel, issues: ModelIssue[]): Mo
       nat: u.nat ?? "none",
       watch: u.watch ?? true,
       check: u.check && healthCheck(u.check, [...base, "check"]),
+      fallback: u.fallback ?? true,
       pass: parsePassThrough(u, base, passIssue),
     };
   });
@@ -346,6 +348,9 @@ const writtenAt = new WeakMap<Cidr, number>();
 
 // ---------------------------------------------------------------- across keys
 
+/** fallback: false: the table of unreachable routes for an uplink's pinned destinations. */
+export const killTableName = (uplink: string) => `${uplink}-kill`;
+
 /** The name of the extra table holding an uplink's destination routes. */
 export const destinationTableName = (uplink: string) => `${uplink}-dest`;
 
@@ -371,7 +376,14 @@ function crossCheck(loaded: LoadedModel, model: Model, issues: ModelIssue[]): vo
   for (const u of model.uplinks) {
     if (u.destinations.length > 0 && names.has(destinationTableName(u.name)))
       add(at(u, "name"), `uplink '${destinationTableName(u.name)}' clashes with the destination table of uplink '${u.name}'; rename it`);
+    if (!u.fallback && u.destinations.length > 0 && names.has(killTableName(u.name)))
+      add(at(u, "name"), `uplink '${killTableName(u.name)}' clashes with the kill-switch table of uplink '${u.name}'; rename it`);
   }
+
+  // The kill switch guards what the uplink's selectors choose.
+  for (const u of model.uplinks)
+    if (!u.fallback && u.users.length === 0 && u.mark === undefined && u.sources.length === 0 && u.destinations.length === 0)
+      add(at(u, "fallback"), `fallback: false refuses the traffic uplink '${u.name}' selects while it is down, and it selects none; give it users, mark, sources or destinations, or remove fallback`, "key");
 
   // lsm probes IPv4 only, through the uplink's own IPv4 address.
   for (const u of model.uplinks)

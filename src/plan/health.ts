@@ -3,7 +3,7 @@
 // touched: the script adds rules of its own (which no stack removes), so a
 // renewal, an ifup or a networkd restart cannot bring a dead uplink back.
 import type { Family, Model } from "../model/types.js";
-import { PRIORITY } from "./rules.js";
+import { isReplyRule, ruleSelector } from "./rules.js";
 import type { PlanBypass, PlanCheck, PlanHealth, PlanLease, PlanMultipath, PlanRule, PlanSkip } from "./types.js";
 
 /** Before the main table (32766), after every selector band: where traffic for the main table is turned away from dead uplinks. */
@@ -29,10 +29,6 @@ export interface HealthInputs {
   balanceTable?: number;
 }
 
-const selector = (r: PlanRule) => `${r.from ? ` from ${r.from}` : ""}${r.fwmark ? ` fwmark ${r.fwmark}` : ""}${r.uidrange ? ` uidrange ${r.uidrange}` : ""}`;
-
-/** Replies from the uplink's own address stay with it: through another provider they would be dropped as spoofed. */
-const isReplyRule = (r: PlanRule) => r.priority > PRIORITY.from && r.priority < PRIORITY.users;
 
 export function healthPlan(model: Model, x: HealthInputs): PlanHealth | undefined {
   const checked = model.uplinks.filter((u) => u.check !== undefined);
@@ -45,7 +41,7 @@ export function healthPlan(model: Model, x: HealthInputs): PlanHealth | undefine
         family: r.family,
         skip: r.priority - 1,
         land: r.priority + 1,
-        selector: selector(r),
+        selector: ruleSelector(r),
         why: `${u.name} down: past its rule ${r.priority} (${r.why})`,
       }));
     return {
@@ -58,7 +54,8 @@ export function healthPlan(model: Model, x: HealthInputs): PlanHealth | undefine
       // lsm counts a connection up after more than min_successive_pkts_rcvd replies
       upAfter: c.up - 1,
       skips,
-      lands: [...new Map(skips.map((k) => [`${k.family} ${k.land}`, { family: k.family, priority: k.land }])).values()],
+      // fallback: false lands the jump on the kill switch's rule instead
+      lands: u.fallback ? [...new Map(skips.map((k) => [`${k.family} ${k.land}`, { family: k.family, priority: k.land }])).values()] : [],
       addresses: u.addresses.map((a) => a.address),
       leases: x.leases.filter((l) => l.uplink === u.name).map((l) => l.state),
     };

@@ -2,11 +2,12 @@
 // know is decided here, so every target says the same thing.
 import type { Cidr, Family, Model, Uplink } from "../model/types.js";
 import { overlaps } from "../model/addr.js";
-import { destinationTableName } from "../model/validate.js";
+import { destinationTableName, killTableName } from "../model/validate.js";
 import type { Plan, PlanDestinationSet, PlanFamilyBlock, PlanInterface, PlanMultipath, PlanRoute, PlanRule, PlanTable, PlanUplink } from "./types.js";
 import { hasFamily as has, learns, routable } from "../model/uplink.js";
 import { EVENT_SCRIPT, leasePlan } from "./leases.js";
 import { healthPlan } from "./health.js";
+import { killSwitchPlan } from "./killswitch.js";
 import { uplinkRules } from "./rules.js";
 import { HEALTH_TABLE_NAME, MAIN_TABLE, allocateMetrics, allocateTables } from "./tables.js";
 import { IFUPDOWN_INLINE_MAX, NETWORKD_INLINE_MAX, ROUTES_DIR } from "./sets.js";
@@ -30,6 +31,8 @@ export function buildPlan(model: Model): Plan {
     tables.push({ id: tableOf.main.get(u.name)!, name: u.name, uplink: u.name, kind: "uplink" });
     const dest = tableOf.destinations.get(u.name);
     if (dest !== undefined) tables.push({ id: dest, name: destinationTableName(u.name), uplink: u.name, kind: "destinations" });
+    const kill = tableOf.kill.get(u.name);
+    if (kill !== undefined) tables.push({ id: kill, name: killTableName(u.name), uplink: u.name, kind: "kill" });
   }
   if (tableOf.health !== undefined) tables.push({ id: tableOf.health, name: HEALTH_TABLE_NAME, uplink: "", kind: "health" });
   const tableName = new Map(tables.map((t) => [t.id, t.name]));
@@ -214,6 +217,12 @@ export function buildPlan(model: Model): Plan {
     families,
     balanceTable: tableOf.health,
   });
+  const killSwitch = killSwitchPlan(model, {
+    rules,
+    destinationTable: (u) => tableOf.destinations.get(u),
+    killTable: (u) => tableOf.kill.get(u),
+    tableName: (id) => tableName.get(id)!,
+  });
   const ordered = [...interfaces.values()];
   const parents = vlanParents(ordered);
   return {
@@ -238,8 +247,13 @@ export function buildPlan(model: Model): Plan {
     multipath,
     destinationSets,
     leases,
-    eventScript: leases.length > 0 || health !== undefined ? EVENT_SCRIPT : undefined,
+    eventScript: leases.length > 0 || health !== undefined || killSwitch !== undefined ? EVENT_SCRIPT : undefined,
     health,
+    killSwitch,
+    keepForeign: {
+      rules: health !== undefined || killSwitch !== undefined,
+      routes: (health !== undefined && model.mode === "balance") || (killSwitch?.tables.length ?? 0) > 0,
+    },
     sysctl: sysctlPlan(model, ordered),
     nat: natPlan(model),
     ifplugd: {

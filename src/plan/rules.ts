@@ -46,3 +46,9 @@ export function uplinkRules(u: Uplink, f: Family, t: RuleTables, hosts: string[]
     rule({ priority: rulePriority(PRIORITY.sources, u.index), table: t.table, from: s.text, why: `${u.name}: traffic from this source` });
   return out;
 }
+
+/** A rule's selector as ip rule takes it: " fwmark 0x1", " uidrange 1001-1001", "" (a destination table's rule selects every packet). */
+export const ruleSelector = (r: PlanRule) => `${r.from ? ` from ${r.from}` : ""}${r.fwmark ? ` fwmark ${r.fwmark}` : ""}${r.uidrange ? ` uidrange ${r.uidrange}` : ""}`;
+
+/** Replies from the uplink's own address stay with it: through another provider they would be dropped as spoofed. */
+export const isReplyRule = (r: PlanRule) => r.priority > PRIORITY.from && r.priority < PRIORITY.users;

@@ -12,7 +12,9 @@ export const FIRST_AUTO_METRIC = 100;
 export const HEALTH_TABLE_NAME = "gen-hooks-healthy";
 const FIRST_HEALTH_TABLE = 100;
 
-export function allocateTables(model: Model): { main: Map<string, number>; destinations: Map<string, number>; health?: number } {
+export const KILL_TABLE_OFFSET = 2000;
+
+export function allocateTables(model: Model): { main: Map<string, number>; destinations: Map<string, number>; kill: Map<string, number>; health?: number } {
   const used = new Set<number>(RESERVED_TABLE_IDS);
   for (const u of model.uplinks) if (u.table !== undefined) used.add(u.table);
   const take = (from: number) => {
@@ -26,8 +28,10 @@ export function allocateTables(model: Model): { main: Map<string, number>; desti
   const destinations = new Map<string, number>();
   for (const u of model.uplinks)
     if (u.destinations.length > 0) destinations.set(u.name, take(main.get(u.name)! + DESTINATION_TABLE_OFFSET));
+  const kill = new Map<string, number>();
+  for (const u of model.uplinks) if (!u.fallback && u.destinations.length > 0) kill.set(u.name, take(main.get(u.name)! + KILL_TABLE_OFFSET));
   const health = model.mode === "balance" && model.uplinks.some((u) => u.check !== undefined) ? take(FIRST_HEALTH_TABLE) : undefined;
-  return { main, destinations, health };
+  return { main, destinations, kill, health };
 }
 
 /** Explicit metrics stay; the others are 100 + position, skipping taken values. */

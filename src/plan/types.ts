@@ -5,7 +5,7 @@ export interface PlanTable {
   id: number;
   name: string;
   uplink: string;
-  kind: "uplink" | "destinations" | "health";
+  kind: "uplink" | "destinations" | "health" | "kill";
 }
 
 export interface PlanRoute {
@@ -232,6 +232,25 @@ export interface PlanHealth {
   bypass: PlanBypass[];
 }
 
+/** fallback: false: a rule after each of the uplink's rules that refuses what it selects. */
+export interface PlanKillRule {
+  family: Family;
+  priority: number;
+  selector: string;
+  /** A destination table's rule: look up the table of unreachable routes for its prefixes (else the rule itself is unreachable). */
+  table?: number;
+  tableName?: string;
+  uplink: string;
+  why: string;
+}
+
+export interface PlanKillSwitch {
+  rules: PlanKillRule[];
+  /** Unreachable routes for the pinned destinations of each guarded uplink, per family. */
+  tables: { uplink: string; family: Family; table: number; tableName: string; prefixes: string[] }[];
+  unit: string;
+}
+
 export interface Plan {
   model: string;
   /** The host's network stack: what --target all renders. */
@@ -250,6 +269,10 @@ export interface Plan {
   eventScript?: string;
   /** Health checks, when some uplink has one. */
   health?: PlanHealth;
+  /** The kill switch, when some uplink says fallback: false. */
+  killSwitch?: PlanKillSwitch;
+  /** Rules (and routes) the uplink-event script keeps without a stack: networkd must leave foreign ones alone. */
+  keepForeign: { rules: boolean; routes: boolean };
   sysctl: PlanSysctl[];
   nat: PlanNat[];
   ifplugd: { interfaces: string[]; args: string };

@@ -3,6 +3,7 @@
 import type { Plan, PlanDestinationSet, PlanLease } from "../plan/types.js";
 import { LEASE_STATE_DIR } from "../plan/leases.js";
 import { EVENT_DIR, HEALTH_UNIT, LSM_CONFIG } from "../plan/health.js";
+import { KILL_UNIT } from "../plan/killswitch.js";
 import type { Stack } from "../model/types.js";
 import { UsageError } from "../errors.js";
 
@@ -109,9 +110,12 @@ export const targets: Target[] = [
           : []),
         // Whichever stack takes the advertisements (kernel or networkd), no hook runs for them.
         ...(slaac.length > 0 ? [{ path: RA_UNIT, template: "events/ra.service.hbs", context: { ...base(plan), leases: slaac } }] : []),
+        ...(plan.killSwitch
+          ? [{ path: plan.killSwitch.unit, template: "events/killswitch.service.hbs", context: { ...base(plan), guarded: [...new Set(plan.killSwitch.rules.map((r) => r.uplink))] } }]
+          : []),
       ];
     },
-    owns: ["/etc/gen-hooks/uplink-event", "/etc/gen-hooks/*.prefixes", PPP_UP, PPP_DOWN, RA_UNIT],
+    owns: ["/etc/gen-hooks/uplink-event", "/etc/gen-hooks/*.prefixes", PPP_UP, PPP_DOWN, RA_UNIT, KILL_UNIT],
   },
   {
     name: "health",

@@ -405,7 +405,7 @@ async function bootProof(release: Release, scenario: string, written: Model, sta
             const stamp = () => (lease ? statSync(c.path(`/run/gen-hooks/${lease.state}`), { throwIfNoEntry: false })?.mtimeMs : 0);
             const before = stamp();
             const r = stack === "networkd"
-              ? await c.run(["networkctl", "reconfigure", ...new Set(model.uplinks.map((x) => x.interface))])
+              ? await c.run(["networkctl", "reconfigure", u.interface]) // the dead one: networkd puts its own routes and rules back
               : await c.run(["ifup", "-a"]);
             expect(r.status, `${label}: ${stack === "networkd" ? "networkctl reconfigure" : "ifup -a"} while ${u.name} is down: ${r.stderr}`).toBe(0);
             if (lease) expect(await waitFor(() => stamp() !== before, 15_000, 200), `${label}: ${lease.uplink}'s lease renewed while ${u.name} is down`).toBe(true);

@@ -9,7 +9,7 @@ import { validateModel } from "../../src/model/validate.js";
 import { buildPlan } from "../../src/plan/plan.js";
 import { scenarios } from "../helpers/fixtures.js";
 import { installed, labUnavailable, sleep } from "./lab.js";
-import { Ifupdown, Networkd, settle } from "./stacks.js";
+import { Ifupdown, killSwitch, Networkd, settle } from "./stacks.js";
 import { withHost } from "./stacks.js";
 import { hasLeases } from "./leases.js";
 import { expectRules, planRules, ready, render } from "./proofs.js";
@@ -67,6 +67,7 @@ describe.skipIf(!!missing)("health checks on real stacks", () => {
       const root = render(scenario, modelPath, "ifupdown");
       try {
         await withHost(model, root, async (topo) => {
+          killSwitch(topo, root, "on");
           const ifupdown = new Ifupdown(topo, root);
           const up = ifupdown.up();
           expect(up.status, `ifup -a: ${up.stderr}`).toBe(0);
@@ -85,6 +86,7 @@ describe.skipIf(!!missing)("health checks on real stacks", () => {
       const root = render(scenario, modelPath, "networkd");
       try {
         await withHost(model, root, async (topo) => {
+          killSwitch(topo, root, "on");
           const networkd = new Networkd(topo, root);
           networkd.start();
           expect(await settle(topo, () => ready(topo, plan)), `networkd settles\n${networkd.logText()}`).toBe(true);

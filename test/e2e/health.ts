@@ -184,7 +184,9 @@ export async function deadProviderProof(topo: Topology, prober: EventSource, lab
     const downMs = Date.now() - t0;
     expect(moved, `${label}: ${u.name}'s provider dead: traffic on ${[...want].join(",")} (now ${[...devicesInUse(topo)].join(",")}); events: ${prober.events().join("; ")}\n${prober.log()}`).toBe(true);
     expect(downMs, `${label}: ${u.name} dead -> traffic moved`).toBeLessThanOrEqual(limits.downMs);
-    for (const s of selectedBy(topo, u)) expect(s.dev, `${label}: ${u.name} down: ${s.what} leaves by another uplink`).not.toBe(u.interface);
+    for (const s of selectedBy(topo, u))
+      if (u.fallback) expect(s.dev, `${label}: ${u.name} down: ${s.what} leaves by another uplink`).not.toBe(u.interface);
+      else expect(s.dev, `${label}: ${u.name} down, fallback false: ${s.what} is unreachable`).toBeUndefined();
     // probes still leave by the dead uplink (so that they see it come back)
     expect(lab.routeGet("host", [u.check!.targets[0], "oif", u.interface])?.dev, `${label}: ${u.name}'s probes keep their link`).toBe(u.interface);
     expect(lab.ping("host", REMOTE4, { count: 3, waitS: 2 }), `${label}: the internet answers with ${u.name} dead`).toBe(true);
@@ -194,7 +196,7 @@ export async function deadProviderProof(topo: Topology, prober: EventSource, lab
     // what the stack does meanwhile (an ifup, a networkd restart) leaves it down
     await whileDown(u);
     expect(sameSet(devicesInUse(topo), want), `${label}: ${u.name} still down after the stack's own changes (traffic on ${[...devicesInUse(topo)].join(",")})`).toBe(true);
-    for (const s of selectedBy(topo, u)) expect(s.dev, `${label}: ${u.name} still down: ${s.what} leaves by another uplink`).not.toBe(u.interface);
+    for (const s of selectedBy(topo, u)) expect(s.dev, `${label}: ${u.name} still down: ${s.what} leaves by another uplink or none`).not.toBe(u.interface);
 
     const t1 = Date.now();
     reviveUpstream(topo, u);
@@ -205,6 +207,19 @@ export async function deadProviderProof(topo: Topology, prober: EventSource, lab
     for (const s of selectedBy(topo, u)) expect(s.dev, `${label}: ${u.name} up: ${s.what} leaves by it again`).toBe(u.interface);
     for (const p of pingers) lab.stop(p);
     expect(tcp.stop(), `${label}: a TCP connection through ${survivor.name} outlives ${u.name}'s failure and return`).toBeUndefined();
+    if (!u.fallback) {
+      // the kill switch holds for a lost carrier too (ifdown, networkd, the kernel's linkdown: whichever the stack does)
+      const link = topo.link.get(u.interface)!;
+      link.cut();
+      const refused = await waitFor(() => selectedBy(topo, u).every((s) => s.dev === undefined), 15_000, 100);
+      expect(refused, `${label}: ${u.interface} without carrier: ${JSON.stringify(selectedBy(topo, u))}`).toBe(true);
+      // its probes fail too: let the check see it down, so that it is up again before anything else is measured
+      prober.clearEvents();
+      expect(await waitFor(() => prober.events().includes(`${u.name} down ${u.interface}`), 10_000, 100), `${label}: the check sees ${u.interface} without carrier`).toBe(true);
+      link.restore();
+      const back = () => selectedBy(topo, u).every((s) => s.dev === u.interface) && prober.events().includes(`${u.name} up ${u.interface}`);
+      expect(await waitFor(back, 15_000, 100), `${label}: ${u.interface}'s carrier back: ${JSON.stringify(selectedBy(topo, u))}`).toBe(true);
+    }
     tally.switches.push(`${label}: ${u.name}'s provider dead -> off it in ${downMs} ms; back -> on it in ${upMs} ms`);
     health.push({ label, uplink: u.name, downMs, upMs });
     prober.clearEvents();

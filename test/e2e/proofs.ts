@@ -34,7 +34,12 @@ export const tally = { checks: 0, switches: [] as string[], flows: [] as string[
 
 export const ruleLine = (r: Plan["rules"][number]) =>
   `${r.priority}${r.from ? ` from ${r.from}` : ""}${r.fwmark ? ` fwmark ${r.fwmark}` : ""}${r.uidrange ? ` uidrange ${r.uidrange}` : ""} table ${r.table}`;
-export const planRules = (plan: Plan, f: Family) => plan.rules.filter((r) => r.family === f).map(ruleLine).sort();
+/** The plan's rules of a family, with the kill switch's (gen-hooks-killswitch.service puts them in place at boot). */
+export const planRules = (plan: Plan, f: Family) =>
+  [
+    ...plan.rules.filter((r) => r.family === f).map(ruleLine),
+    ...(plan.killSwitch?.rules ?? []).filter((r) => r.family === f).map((r) => `${r.priority}${r.selector} ${r.table ? `table ${r.table}` : "unreachable"}`),
+  ].sort();
 export const rulesMatch = (topo: Topology, plan: Plan) => ([4, 6] as Family[]).every((f) => JSON.stringify(kernelRules(topo, f)) === JSON.stringify(planRules(plan, f)));
 export const remote = (f: Family) => (f === 4 ? REMOTE4 : REMOTE6);
 
@@ -118,7 +123,9 @@ export async function failoverCascade(topo: Topology, label: string, limitMs: nu
         const by = () => topo.lab.routeGet("host", [d.text.split("/")[0]])?.dev;
         const fallback = topo.model.uplinks.some((o) => !down.includes(o.interface) && o.addresses.some((a) => a.family === d.family));
         // through a live uplink of its family if there is one; never through the dead link
-        const right = (dev: string | undefined) => (down.includes(u.interface) ? dev !== u.interface && (dev !== undefined || !fallback) : dev === u.interface);
+        // fallback: false refuses them instead (the kill switch)
+        const right = (dev: string | undefined) =>
+          down.includes(u.interface) ? (u.fallback ? dev !== u.interface && (dev !== undefined || !fallback) : dev === undefined) : dev === u.interface;
         const ok = await waitFor(() => right(by()), limitMs, 50);
         expect(ok, `${label}: after ${what}, pinned ${d.text} of ${u.name} goes by ${by() ?? "nothing"}`).toBe(true);
       }

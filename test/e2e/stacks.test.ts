@@ -12,7 +12,7 @@ import { buildPlan } from "../../src/plan/plan.js";
 import type { Family } from "../../src/model/types.js";
 import { scenarios } from "../helpers/fixtures.js";
 import { installed, Lab, labUnavailable, waitFor } from "./lab.js";
-import { Ifplugd, Ifupdown, Networkd, settle, withHost } from "./stacks.js";
+import { Ifplugd, Ifupdown, killSwitch, Networkd, settle, withHost } from "./stacks.js";
 import type { Topology } from "./topology.js";
 import { behaviourChecks, explainChecks, kernelRules, passThroughChecks } from "./checks.js";
 import { hasLeases } from "./leases.js";
@@ -47,6 +47,7 @@ describe.skipIf(!!unavailable)("fixtures on real stacks", () => {
       try {
         await withHost(model, root, async (topo) => {
           const { lab } = topo;
+          killSwitch(topo, root, "on"); // gen-hooks-killswitch.service, before any stack
           const ifupdown = new Ifupdown(topo, root);
           const up = ifupdown.up();
           expect(up.status, `ifup -a: ${up.stderr}`).toBe(0);
@@ -98,6 +99,7 @@ describe.skipIf(!!unavailable)("fixtures on real stacks", () => {
 
           const down = ifupdown.down();
           expect(down.status, `ifdown -a: ${down.stderr}`).toBe(0);
+          killSwitch(topo, root, "off"); // stopped after the stack
           for (const f of [4, 6] as Family[]) expect(kernelRules(topo, f), `IPv${f} rules left after ifdown -a`).toEqual([]);
           expect(lab.run("host", ["ip", "route", "show", "table", "all", "proto", "static"]).trim(), "static routes left after ifdown -a").toBe("");
         });
@@ -111,6 +113,7 @@ describe.skipIf(!!unavailable)("fixtures on real stacks", () => {
       try {
         await withHost(model, root, async (topo) => {
           const { lab } = topo;
+          killSwitch(topo, root, "on");
           const networkd = new Networkd(topo, root);
           networkd.start();
           const settled = await settle(topo, () => ready(topo, plan));
@@ -157,6 +160,7 @@ describe.skipIf(!!unavailable)("fixtures on real stacks", () => {
       try {
         await withHost(model, root, async (topo) => {
           const { lab } = topo;
+          killSwitch(topo, root, "on");
           const ifupdown = new Ifupdown(topo, root);
           expect(ifupdown.up().status).toBe(0); // boot: networking brings up every auto interface
           const ifplugd = new Ifplugd(topo, root, ifupdown);

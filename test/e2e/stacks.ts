@@ -1,5 +1,5 @@
 // Apply rendered files with the real programs inside the lab's host namespace.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync, type ChildProcess } from "node:child_process";
 import { buildTopology, type Topology } from "./topology.js";
@@ -44,6 +44,16 @@ export function applyKernelFiles(topo: Topology, root: string): void {
 export function inRenderedEtc(root: string, argv: string[], before = ""): string[] {
   const quoted = argv.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
   return ["unshare", "-m", "--propagation", "private", "sh", "-c", `mount -t overlay overlay -o lowerdir=${join(root, "etc")}:/etc /etc && ${before}exec ${quoted}`];
+}
+
+export const KILL_UNIT_FILE = "etc/systemd/system/gen-hooks-killswitch.service";
+
+/** What systemd does with gen-hooks-killswitch.service (when rendered): its ExecStart= (on) or ExecStop= (off) lines. */
+export function killSwitch(topo: Topology, root: string, state: "on" | "off"): void {
+  const file = join(root, KILL_UNIT_FILE);
+  if (!existsSync(file)) return;
+  const key = state === "on" ? "ExecStart" : "ExecStop";
+  for (const m of readText(file).matchAll(new RegExp(`^${key}=(.+)$`, "gm"))) topo.lab.run("host", inRenderedEtc(root, ["sh", "-c", m[1]]));
 }
 
 export class Ifupdown {

@@ -129,3 +129,46 @@ describe("health checks: status", () => {
     }
   });
 });
+
+describe("fallback: false (kill switch)", () => {
+  const vpn = (extra: string) => `version: 1
+uplinks:
+  - name: isp
+    interface: eth1
+    address: 198.51.100.2/24
+    gateway: 198.51.100.1
+  - name: vpn
+    interface: eth2
+    address: 100.64.20.2/24
+    gateway: 100.64.20.1
+    fallback: false
+${extra}`;
+
+  it("refuses, in the slot after each of its rules, what that rule selects; pinned destinations through a table of unreachable routes", () => {
+    const p = plan(vpn("    users: [1001]\n    mark: 0x5\n    destinations: [100.127.8.53]"));
+    const ks = p.killSwitch!;
+    expect(ks.rules.map((r) => `${r.family} ${r.priority}${r.selector} ${r.table === undefined ? "unreachable" : `lookup ${r.tableName}`}`)).toEqual([
+      "4 1005 lookup vpn-kill",
+      "4 2005 fwmark 0x5 unreachable",
+      "4 4005 uidrange 1001-1001 unreachable",
+    ]);
+    // the replies rule (3004) keeps its table: no kill rule for it
+    expect(p.rules.filter((r) => r.uplink === "vpn").map((r) => r.priority)).toEqual([1004, 2004, 3004, 4004]);
+    expect(ks.tables).toEqual([{ uplink: "vpn", family: 4, table: 2102, tableName: "vpn-kill", prefixes: ["100.127.8.53/32"] }]);
+    expect(p.keepForeign).toEqual({ rules: true, routes: true });
+    expect(plan(vpn("    users: [1001]")).keepForeign).toEqual({ rules: true, routes: false });
+  });
+
+  it("a checked guarded uplink's health jump lands on the kill rule (no nop of its own)", () => {
+    const p = plan(vpn("    users: [1001]\n    check:\n      targets: [198.18.4.1]"));
+    const [c] = p.health!.checks;
+    expect(c.skips.map((k) => `${k.skip} goto ${k.land}`)).toEqual(["4003 goto 4005"]);
+    expect(c.lands).toEqual([]);
+    expect(p.killSwitch!.rules.map((r) => r.priority)).toEqual([4005]);
+  });
+
+  it("is refused on an uplink that selects nothing, and absent by default", () => {
+    expect(issue(vpn(""))).toMatch(/uplinks\[1\]\.fallback: fallback: false refuses the traffic uplink 'vpn' selects while it is down, and it selects none/);
+    expect(plan(vpn("    users: [1001]").replace("    fallback: false\n", "")).killSwitch).toBeUndefined();
+  });
+});
