@@ -15,7 +15,8 @@ import { hasLeases } from "./leases.js";
 import { expectRules, planRules, ready, render } from "./proofs.js";
 import { kernelRules } from "./checks.js";
 import type { Plan } from "../../src/plan/types.js";
-import { deadProviderProof, health, Prober, steadyUnderLossProof } from "./health.js";
+import { deadProviderProof, health, steadyUnderLossProof } from "./health.js";
+import { Prober } from "./health-lab.js";
 import type { Topology } from "./topology.js";
 
 const unavailable = labUnavailable();

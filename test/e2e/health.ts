@@ -1,123 +1,13 @@
-// Health checks in the lab: lsm run as gen-hooks-health.service runs it,
-// ISPs whose upstream dies while their link stays up, probes lost at random.
-import { mkdirSync, writeFileSync } from "node:fs";
+// Health-check proofs for the labs (host-process and booted): a dead
+// provider behind a live link, a lost carrier under a kill switch, random
+// probe loss. The lab pieces are in health-lab.ts.
 import { join } from "node:path";
 import { expect } from "vitest";
-import type { ChildProcess } from "node:child_process";
 import type { Uplink } from "../../src/model/types.js";
-import { readText, sleep, sleepSync, waitFor } from "./lab.js";
-import { inRenderedEtc } from "./stacks.js";
-import { repoRoot } from "../helpers/bin.js";
+import { sleep, waitFor } from "./lab.js";
 import { REMOTE4, type Topology } from "./topology.js";
 import { devicesInUse, expectedInUse, sameSet, tally } from "./proofs.js";
-
-export const HEALTH_UNIT_FILE = "etc/systemd/system/gen-hooks-health.service";
-
-/** lsm, started with the rendered unit's ExecStart= in the host namespace; its events land in the state folder, event.d's log in eventLog. */
-export class Prober implements EventSource {
-  private child?: ChildProcess;
-  readonly stateDir: string;
-  readonly eventLog: string;
-  private readonly log_: string;
-
-  constructor(
-    private readonly topo: Topology,
-    private readonly root: string,
-  ) {
-    this.stateDir = join(root, "health-state");
-    this.eventLog = join(root, "event.d.log");
-    this.log_ = join(root, "lsm.log");
-    mkdirSync(this.stateDir, { recursive: true });
-    // lsm runs its event script with an environment of its own: the state
-    // and event.d are found at their install paths (under the private /run
-    // and the rendered /etc)
-    const eventD = join(root, "etc/gen-hooks/event.d");
-    mkdirSync(eventD, { recursive: true });
-    // the admin's own hook: what event.d executables are given
-    writeFileSync(join(eventD, "10-log"), `#!/bin/sh\necho "$*" >> ${this.eventLog}\n`, { mode: 0o755 });
-    writeFileSync(this.eventLog, "");
-  }
-
-  /** The command systemd would run ($$ is systemd's escape for $). */
-  execStart(): string {
-    const unit = readText(join(this.root, HEALTH_UNIT_FILE));
-    const line = /^ExecStart=\/bin\/sh -c '(.+)'$/m.exec(unit);
-    if (!line) throw new Error(`no ExecStart= in ${HEALTH_UNIT_FILE}:\n${unit}`);
-    return line[1].replace(/\$\$/g, "$");
-  }
-
-  start(): void {
-    // a private /run: the unit's pid file stays in it
-    const env = `mount -t tmpfs tmpfs /run && mkdir -p /run/gen-hooks && mount --bind ${this.stateDir} /run/gen-hooks && `;
-    this.child = this.topo.lab.spawn("host", inRenderedEtc(this.root, ["sh", "-c", this.execStart()], env), this.log_);
-  }
-
-  stop(): void {
-    if (this.child) this.topo.lab.stop(this.child);
-    this.child = undefined;
-    // ExecStopPost=
-    const unit = readText(join(this.root, HEALTH_UNIT_FILE));
-    const post = /^ExecStopPost=(.+)$/m.exec(unit)![1];
-    this.topo.lab.run("host", inRenderedEtc(this.root, ["sh", "-c", `GEN_HOOKS_STATE=${this.stateDir} ${post}`]));
-  }
-
-  running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null;
-  }
-
-  clearEvents(): void {
-    writeFileSync(this.eventLog, "");
-  }
-
-  log(): string {
-    return readText(this.log_).slice(-2000);
-  }
-
-  events(): string[] {
-    return readText(this.eventLog).split("\n").filter(Boolean);
-  }
-}
-
-const DEAD_TABLE = "gh_dead";
-
-/** The ISP of uplink u drops everything it would forward; its own link and gateway stay up. */
-export function killUpstream(topo: Topology, u: Uplink): void {
-  const isp = topo.ispOf.get(u.name)!;
-  topo.lab.sh(isp.role, `nft add table inet ${DEAD_TABLE} && nft add chain inet ${DEAD_TABLE} dead '{ type filter hook forward priority -300; policy drop; }'`);
-}
-
-export function reviveUpstream(topo: Topology, u: Uplink): void {
-  topo.lab.sh(topo.ispOf.get(u.name)!.role, `nft delete table inet ${DEAD_TABLE}`);
-}
-
-/** The internet drops what is sent to these addresses (other traffic passes). */
-export function dropAt(topo: Topology, addresses: string[], everyNth?: number): () => void {
-  const match = `ip daddr { ${addresses.join(", ")} }${everyNth ? ` numgen random mod ${everyNth} == 0` : ""}`;
-  topo.lab.sh("net", `nft add table inet gh_drop && nft add chain inet gh_drop probes '{ type filter hook prerouting priority -300; }' && nft add rule inet gh_drop probes ${match} drop`);
-  return () => topo.lab.sh("net", "nft delete table inet gh_drop");
-}
-
-/** The uplinks the kernel sends each kind of selected traffic by now. */
-export function selectedBy(topo: Topology, u: Uplink): { what: string; dev: string | undefined }[] {
-  const lab = topo.lab;
-  const out: { what: string; dev: string | undefined }[] = [];
-  for (const d of u.destinations.filter((d) => d.family === 4)) out.push({ what: `pinned ${d.text}`, dev: lab.routeGet("host", [d.text.split("/")[0]])?.dev });
-  if (u.mark !== undefined) out.push({ what: `fwmark ${u.mark}`, dev: lab.routeGet("host", [REMOTE4, "mark", String(u.mark)])?.dev });
-  for (const r of u.users) out.push({ what: `uid ${r.from}`, dev: lab.routeGet("host", [REMOTE4, "uid", String(r.from)])?.dev });
-  for (const s of u.sources.filter((s) => s.family === 4)) {
-    const from = s.text.split("/")[0];
-    const lan = topo.lans.find((l) => topo.model.lan.some((m) => m.interface === l.interface));
-    if (lan) out.push({ what: `from ${from}`, dev: lab.routeGet("host", [REMOTE4, "from", from, "iif", lan.interface])?.dev });
-  }
-  return out;
-}
-
-/** The conntrack ids of the host's flows to the remote that reply to this address (NATed or the host's own), of one protocol if given. */
-export function trackedThrough(topo: Topology, address: string, filter: string[] = []): string[] {
-  const r = topo.lab.tryRun("host", ["conntrack", "-L", "-f", "ipv4", "-d", REMOTE4, "--reply-dst", address, ...filter, "-o", "id"]);
-  // the entry's id is the line's last id= (an ICMP entry has its echo ids before it)
-  return r.stdout.split("\n").flatMap((l) => [...l.matchAll(/id=(\d+)/g)].slice(-1).map((m) => m[1])).sort();
-}
+import { dropAt, type EventSource, killUpstream, longLivedTcp, reviveUpstream, selectedBy, TCP_PORT, trackedThrough } from "./health-lab.js";
 
 /**
  * Each checked uplink's provider dies behind its live link: traffic and the
@@ -125,40 +15,6 @@ export function trackedThrough(topo: Topology, address: string, filter: string[]
  * uplinks' stay; it comes back when the provider does. Records the times
  * (death -> traffic moved and the uplink down; recovery -> back).
  */
-/** Where a proof reads the state changes event.d was given ("NAME STATE IFACE" lines). */
-export interface EventSource {
-  events(): string[];
-  clearEvents(): void;
-  /** What to show when a change does not come. */
-  log(): string;
-}
-
-const TCP_PORT = 7007;
-
-/** A TCP connection from the host's address to the internet that must stay up; stop() says whether it did. */
-export function longLivedTcp(topo: Topology, from: string, dir: string): { stop(): string | undefined; log(): string } {
-  const script = join(repoRoot, "test/e2e/tcp-echo.cjs");
-  const server = topo.lab.spawn("net", [process.execPath, script, "server", String(TCP_PORT)], join(dir, "tcp-server.log"));
-  const log = join(dir, `tcp-client-${from}.log`);
-  let client: ChildProcess | undefined;
-  // the server needs a moment to listen
-  for (let i = 0; i < 20 && !client; i++) {
-    const ready = topo.lab.tryRun("net", ["sh", "-c", `ss -ltn | grep -q ':${TCP_PORT} '`]).status === 0;
-    if (ready) client = topo.lab.spawn("host", [process.execPath, script, "client", REMOTE4, String(TCP_PORT), from], log);
-    else sleepSync(100);
-  }
-  return {
-    log: () => `client: ${readText(log).trim().split("\n").slice(-3).join(" ")}; route: ${JSON.stringify(topo.lab.routeGet("host", [REMOTE4, "from", from]))}`,
-    stop: () => {
-      const lines = readText(log).trim().split("\n");
-      const alive = client !== undefined && client.exitCode === null;
-      if (client) topo.lab.stop(client);
-      topo.lab.stop(server);
-      return alive && Number(lines[lines.length - 1]) > 0 ? undefined : `the connection from ${from} ended: ${lines.slice(-3).join(" ")}`;
-    },
-  };
-}
-
 export async function deadProviderProof(topo: Topology, prober: EventSource, label: string, limits: { downMs: number; upMs: number }, whileDown: (u: Uplink) => Promise<void>, dir: string): Promise<void> {
   const { lab, model } = topo;
   const before = devicesInUse(topo);
@@ -248,19 +104,3 @@ export async function steadyUnderLossProof(topo: Topology, prober: EventSource, 
 
 export const health: { label: string; uplink: string; downMs: number; upMs: number }[] = [];
 
-/** The lab's own event.d hook in a rendered tree: the container's changes land in LAB_EVENTS. */
-export const LAB_EVENTS = "/run/lab-health-events";
-export function addEventHook(rendered: string): void {
-  const dir = join(rendered, "etc/gen-hooks/event.d");
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "10-lab"), `#!/bin/sh\necho "$*" >> ${LAB_EVENTS}\n`, { mode: 0o755 });
-}
-
-/** event.d's log inside a booted container, and the journal's gen-hooks lines. */
-export function containerEvents(c: { path(p: string): string; exec(argv: string[]): { stdout: string } }): EventSource {
-  return {
-    events: () => readText(c.path(LAB_EVENTS)).split("\n").filter(Boolean),
-    clearEvents: () => writeFileSync(c.path(LAB_EVENTS), ""),
-    log: () => c.exec(["journalctl", "--no-pager", "-n", "30", "-t", "gen-hooks", "-u", "gen-hooks-health.service"]).stdout,
-  };
-}
