@@ -40,10 +40,12 @@ afterAll(() => {
 /** Every planned rule is in the kernel (the health checks' own may be there too). */
 const plannedRulesIn = (topo: Topology, plan: Plan) => ([4, 6] as const).every((f) => planRules(plan, f).every((r) => kernelRules(topo, f).includes(r)));
 
+// One fixture here: every checked fixture is proven under the real init as
+// well (boot-suite.ts); what only this lab does is the minute of random loss.
 const checked = scenarios().filter((s) => {
   const model = validateModel(loadModelFile(`fixtures/${s}/model.yaml`));
   return model.uplinks.some((u) => u.check) && !hasLeases(model);
-});
+}).slice(0, 1);
 
 describe.skipIf(!!missing)("health checks on real stacks", () => {
   checked.forEach((scenario, n) => {
