@@ -3,7 +3,7 @@
 // touched: the script adds rules of its own (which no stack removes), so a
 // renewal, an ifup or a networkd restart cannot bring a dead uplink back.
 import type { Family, Model } from "../model/types.js";
-import { isReplyRule, ruleSelector } from "./rules.js";
+import { isReplyRule, ruleSelector, slotAfter, slotBefore } from "./rules.js";
 import type { PlanBypass, PlanCheck, PlanHealth, PlanLease, PlanMultipath, PlanRule, PlanSkip } from "./types.js";
 
 /** Before the main table (32766), after every selector band: where traffic for the main table is turned away from dead uplinks. */
@@ -39,8 +39,8 @@ export function healthPlan(model: Model, x: HealthInputs): PlanHealth | undefine
       .filter((r) => r.uplink === u.name && !isReplyRule(r))
       .map((r): PlanSkip => ({
         family: r.family,
-        skip: r.priority - 1,
-        land: r.priority + 1,
+        skip: slotBefore(r),
+        land: slotAfter(r),
         selector: ruleSelector(r),
         why: `${u.name} down: past its rule ${r.priority} (${r.why})`,
       }));

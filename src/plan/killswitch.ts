@@ -6,7 +6,7 @@
 // usable route (carrier, lease) or its rules are gone (ifdown, lost lease),
 // or the health check jumps past them, the kill switch answers.
 import type { Model } from "../model/types.js";
-import { isReplyRule, ruleSelector } from "./rules.js";
+import { isReplyRule, ruleSelector, slotAfter } from "./rules.js";
 import type { PlanKillSwitch, PlanRule } from "./types.js";
 
 export const KILL_UNIT = "/etc/systemd/system/gen-hooks-killswitch.service";
@@ -29,7 +29,7 @@ export function killSwitchPlan(model: Model, x: KillInputs): PlanKillSwitch | un
         const kill = pinned ? x.killTable(u.name)! : undefined;
         return {
           family: r.family,
-          priority: r.priority + 1,
+          priority: slotAfter(r),
           selector: ruleSelector(r),
           table: kill,
           tableName: kill === undefined ? undefined : x.tableName(kill),

@@ -50,5 +50,9 @@ export function uplinkRules(u: Uplink, f: Family, t: RuleTables, hosts: string[]
 /** A rule's selector as ip rule takes it: " fwmark 0x1", " uidrange 1001-1001", "" (a destination table's rule selects every packet). */
 export const ruleSelector = (r: PlanRule) => `${r.from ? ` from ${r.from}` : ""}${r.fwmark ? ` fwmark ${r.fwmark}` : ""}${r.uidrange ? ` uidrange ${r.uidrange}` : ""}`;
 
+/** The free slots beside an uplink's rule: before it a health check's jump, after it where the jump lands (the kill switch's rule, or a nop). */
+export const slotBefore = (r: PlanRule) => r.priority - 1;
+export const slotAfter = (r: PlanRule) => r.priority + 1;
+
 /** Replies from the uplink's own address stay with it: through another provider they would be dropped as spoofed. */
 export const isReplyRule = (r: PlanRule) => r.priority > PRIORITY.from && r.priority < PRIORITY.users;
