@@ -60,12 +60,18 @@ export function healthPlan(model: Model, x: HealthInputs): PlanHealth | undefine
       leases: x.leases.filter((l) => l.uplink === u.name).map((l) => l.state),
     };
   });
-  const bypass = x.families.map((family): PlanBypass => {
-    const byMetric = model.uplinks
-      .filter((u) => x.routes(u.name, family))
-      .map((u) => ({ uplink: u.name, metric: x.metric(u.name) ?? 0, table: x.table(u.name) }))
-      .sort((a, b) => a.metric - b.metric);
+  // a family no uplink routes needs no bypass
+  const routed = x.families.filter((family) => model.uplinks.some((u) => x.routes(u.name, family)));
+  const bypass = routed.map((family): PlanBypass => {
     const route = x.multipath.find((m) => m.family === family);
+    const balance = route && x.balanceTable !== undefined ? { route, priority: BYPASS_PRIORITY + 1, table: x.balanceTable, tableName: x.tableName(x.balanceTable) } : undefined;
+    // failover: the uplinks' own tables in metric order (balance: the one table of healthy nexthops instead)
+    const byMetric = balance
+      ? []
+      : model.uplinks
+          .filter((u) => x.routes(u.name, family))
+          .map((u) => ({ uplink: u.name, metric: x.metric(u.name) ?? 0, table: x.table(u.name) }))
+          .sort((a, b) => a.metric - b.metric);
     return {
       family,
       priority: BYPASS_PRIORITY,
@@ -76,13 +82,13 @@ export function healthPlan(model: Model, x: HealthInputs): PlanHealth | undefine
         table: u.table,
         tableName: x.tableName(u.table),
       })),
-      balance: route && x.balanceTable !== undefined ? { route, priority: BYPASS_PRIORITY + 1, table: x.balanceTable, tableName: x.tableName(x.balanceTable) } : undefined,
+      balance,
     };
   });
   return {
     checks,
     config: LSM_CONFIG,
     unit: HEALTH_UNIT,
-    bypass: bypass.filter((b) => b.lookups.length > 0),
+    bypass,
   };
 }

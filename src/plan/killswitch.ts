@@ -10,6 +10,7 @@ import { isReplyRule, ruleSelector, slotAfter } from "./rules.js";
 import type { PlanKillSwitch, PlanRule } from "./types.js";
 
 export const KILL_UNIT = "/etc/systemd/system/gen-hooks-killswitch.service";
+const KILL_DIR = "/etc/gen-hooks";
 
 export interface KillInputs {
   rules: PlanRule[];
@@ -38,12 +39,12 @@ export function killSwitchPlan(model: Model, x: KillInputs): PlanKillSwitch | un
         };
       }),
   );
+  // a file, not lines of the event script: a list of thousands would make every event parse it
   const tables = guarded.flatMap((u) => {
     const id = x.killTable(u.name);
-    if (id === undefined) return [];
-    return ([4, 6] as const)
-      .map((family) => ({ uplink: u.name, family, table: id, tableName: x.tableName(id), prefixes: u.destinations.filter((d) => d.family === family).map((d) => d.text) }))
-      .filter((t) => t.prefixes.length > 0);
+    if (id === undefined || u.destinations.length === 0) return [];
+    const families = ([4, 6] as const).filter((f) => u.destinations.some((d) => d.family === f));
+    return [{ uplink: u.name, families, table: id, tableName: x.tableName(id), prefixes: u.destinations.map((d) => d.text), file: `${KILL_DIR}/${u.name}-kill.batch` }];
   });
   return { rules, tables, unit: KILL_UNIT };
 }

@@ -246,8 +246,8 @@ export interface PlanKillRule {
 
 export interface PlanKillSwitch {
   rules: PlanKillRule[];
-  /** Unreachable routes for the pinned destinations of each guarded uplink, per family. */
-  tables: { uplink: string; family: Family; table: number; tableName: string; prefixes: string[] }[];
+  /** Unreachable routes for the pinned destinations of each guarded uplink, loaded from a file of its own (ip -batch). */
+  tables: { uplink: string; families: Family[]; table: number; tableName: string; prefixes: string[]; file: string }[];
   unit: string;
 }
 

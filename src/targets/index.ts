@@ -92,7 +92,7 @@ export const targets: Target[] = [
   },
   {
     name: "events",
-    summary: "/etc/gen-hooks/uplink-event: what a lease, a router advertisement, a ppp link or a health check puts into effect, called by every hook; pppd's ip-up.d and ip-down.d hooks; gen-hooks-ra.service (only for uplinks that learn their address or have a check)",
+    summary: "/etc/gen-hooks/uplink-event: what a lease, a router advertisement, a ppp link or a health check puts into effect, called by every hook; pppd's ip-up.d and ip-down.d hooks; gen-hooks-ra.service; gen-hooks-killswitch.service and NAME-kill.batch (fallback: false) (only for uplinks that learn their address, have a check or no fallback)",
     files: (plan) => {
       if (plan.eventScript === undefined) return [];
       const ppp = leasesBy(plan, "ppp");
@@ -111,11 +111,14 @@ export const targets: Target[] = [
         // Whichever stack takes the advertisements (kernel or networkd), no hook runs for them.
         ...(slaac.length > 0 ? [{ path: RA_UNIT, template: "events/ra.service.hbs", context: { ...base(plan), leases: slaac } }] : []),
         ...(plan.killSwitch
-          ? [{ path: plan.killSwitch.unit, template: "events/killswitch.service.hbs", context: { ...base(plan), guarded: [...new Set(plan.killSwitch.rules.map((r) => r.uplink))] } }]
+          ? [
+              { path: plan.killSwitch.unit, template: "events/killswitch.service.hbs", context: { ...base(plan), guarded: [...new Set(plan.killSwitch.rules.map((r) => r.uplink))] } },
+              ...plan.killSwitch.tables.map((table) => ({ path: table.file, template: "iproute2/kill.batch.hbs", context: { ...base(plan), table } })),
+            ]
           : []),
       ];
     },
-    owns: ["/etc/gen-hooks/uplink-event", "/etc/gen-hooks/*.prefixes", PPP_UP, PPP_DOWN, RA_UNIT, KILL_UNIT],
+    owns: ["/etc/gen-hooks/uplink-event", "/etc/gen-hooks/*.prefixes", "/etc/gen-hooks/*-kill.batch", PPP_UP, PPP_DOWN, RA_UNIT, KILL_UNIT],
   },
   {
     name: "health",

@@ -86,11 +86,8 @@ export function behaviourChecks(topo: Topology): Check[] {
       checks.push(routeCheck(topo, `IPv${f} main default uses ${pref.name}`, [remote(f)], pref.interface));
     } else {
       const members = model.uplinks.filter((u) => routable(u, f)).map((u) => u.interface);
-      const seen = new Set<string>();
-      for (let sport = 40000; sport < 40064; sport++) {
-        const r = lab.routeGet("host", [remote(f), "ipproto", "tcp", "sport", String(sport), "dport", "443"]);
-        if (r?.dev) seen.add(r.dev);
-      }
+      const flows = Array.from({ length: 64 }, (_, i) => [remote(f), "ipproto", "tcp", "sport", String(40000 + i), "dport", "443"]);
+      const seen = new Set(lab.routeGetMany("host", flows).flatMap((r) => (r.dev ? [r.dev] : [])));
       const ok = members.every((m) => seen.has(m)) && [...seen].every((d) => members.includes(d));
       checks.push({ what: `IPv${f} flows are spread over ${members.join(", ")}`, ok, detail: `64 TCP flows used ${[...seen].sort().join(", ") || "nothing"}` });
     }

@@ -177,8 +177,15 @@ export class Lab {
     return (r.stdout ?? "").split("\n").filter((l) => l.startsWith("[")).flatMap((l) => JSON.parse(l) as { dev?: string }[]);
   }
 
+  /**
+   * Whether target answers: an echo every 0.2 s until the first reply, for
+   * as long as `count` echoes a second apart and a wait of `waitS` for the
+   * last took before (a lost first echo, a neighbour being learned), but
+   * done at the first answer instead of after a second per echo.
+   */
   ping(role: string, target: string, opts: { from?: string; count?: number; waitS?: number } = {}): boolean {
-    const argv = ["ping", "-n", "-q", "-c", String(opts.count ?? 1), "-W", String(opts.waitS ?? 1)];
+    const deadline = (opts.count ?? 1) - 1 + (opts.waitS ?? 1);
+    const argv = ["ping", "-n", "-q", "-c", "1", "-i", "0.2", "-w", String(deadline)];
     if (opts.from) argv.push("-I", opts.from);
     argv.push(target);
     return this.tryRun(role, argv, { timeoutMs: 10_000 }).status === 0;

@@ -94,6 +94,7 @@ describe("health checks: plan", () => {
     expect(f.health!.bypass.map((b) => b.lookups.map((l) => `${l.priority} ${l.tableName} ${l.checked}`))).toEqual([["32001 cable false", "32002 fibre true"]]);
     const b = plan(two("balance", "    check:\n      targets: [198.18.0.1]"));
     expect(b.health!.bypass[0].balance).toMatchObject({ priority: 32001, table: 100, tableName: "gen-hooks-healthy" });
+    expect(b.health!.bypass[0].lookups, "balance needs no failover lookups").toEqual([]);
     expect(b.tables.find((t) => t.kind === "health")).toEqual({ id: 100, name: "gen-hooks-healthy", uplink: "", kind: "health" });
     expect(plan(two("failover", "")).health).toBeUndefined();
   });
@@ -154,7 +155,7 @@ ${extra}`;
     ]);
     // the replies rule (3004) keeps its table: no kill rule for it
     expect(p.rules.filter((r) => r.uplink === "vpn").map((r) => r.priority)).toEqual([1004, 2004, 3004, 4004]);
-    expect(ks.tables).toEqual([{ uplink: "vpn", family: 4, table: 2102, tableName: "vpn-kill", prefixes: ["100.127.8.53/32"] }]);
+    expect(ks.tables).toEqual([{ uplink: "vpn", families: [4], table: 2102, tableName: "vpn-kill", prefixes: ["100.127.8.53/32"], file: "/etc/gen-hooks/vpn-kill.batch" }]);
     expect(p.keepForeign).toEqual({ rules: true, routes: true });
     expect(plan(vpn("    users: [1001]")).keepForeign).toEqual({ rules: true, routes: false });
   });
