@@ -5,11 +5,12 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     // Files run side by side: every lab names its namespaces after its
-    // process, and the booted lab has two files per release (static and
-    // leased uplinks). Five workers on a 2-core machine: the four booted-lab
-    // files and the host-process lab spend most of their time waiting.
+    // process, and the booted lab has five files per release (static and
+    // leased uplinks in halves, the lease proofs). Six workers on a 2-core
+    // machine: the lab files spend most of their time waiting on booting
+    // containers, timers and probes.
     fileParallelism: true,
-    maxWorkers: 5,
+    maxWorkers: 6,
     minWorkers: 1,
     testTimeout: 120_000,
     hookTimeout: 120_000,

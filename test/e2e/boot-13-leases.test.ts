@@ -1,4 +1,0 @@
-// Fixtures whose uplinks lease their address (DHCP, router advertisements, ppp) under the real init of Debian 13 (trixie); see boot-suite.ts.
-import { bootSuite } from "./boot-suite.js";
-
-bootSuite("trixie", "leased");
