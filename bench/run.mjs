@@ -112,6 +112,15 @@ try {
   apply = { skipped: `apply bench failed: ${a.stderr.slice(-400)}` };
 }
 
+// health checks: a dead provider behind a live link, 5 times per stack, beside seed 001's ping loop
+let health = { skipped: "not run" };
+const h = spawnSync(viteNode, [join(here, "health.ts"), "5"], { encoding: "utf8", maxBuffer: 1 << 26 });
+try {
+  health = JSON.parse(h.stdout.trim().split("\n").pop());
+} catch {
+  health = { skipped: `health bench failed: ${h.stderr.slice(-400)}` };
+}
+
 const vs = (r) => (r.netplanMs ? ` (${(r.ms / r.netplanMs).toFixed(2)}x netplan)` : "");
 const f = (ms) => (ms === undefined || ms === null ? "n/a" : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
 const rows = [
@@ -126,6 +135,18 @@ else
     ["apply, ifupdown: ifup -a, 20,000 prefixes", `${f(apply.ifupdownMs)} (ifdown -a ${f(apply.ifdownMs)}), ${apply.ifupdownRules} IPv4 rules`, "≤ 2 s, ≤ 40 rules", "n/a (netplan has no ifupdown backend)"],
     ["apply, networkd: last route held", `${f(apply.networkdMs)}, ${apply.networkdRules} IPv4 rules`, "≤ 2 s", `networkd applying netplan's output: ${apply.netplanNetworkdMs === null ? "not settled in 120 s" : f(apply.netplanNetworkdMs)} (netplan generate ${f(apply.netplanGenerateMs)})`],
   );
+if ("skipped" in health) rows.push(["health check, dead provider", `skipped: ${health.skipped}`, "", ""]);
+else {
+  const worst = (xs) => f(Math.max(...xs));
+  const peer = `seed 001's ping loop (0.5 s, 3 misses): down ${f(health.peer.downMs)}, back ${f(health.peer.upMs)}`;
+  for (const stack of ["ifupdown", "networkd"])
+    rows.push([
+      `health check, ${stack}: dead provider -> traffic moved / back (median of ${health.runs}, max)`,
+      `${f(health[stack].downMs)} (${worst(health[stack].all.downMs)}) / ${f(health[stack].upMs)} (${worst(health[stack].all.upMs)}); ${health[stack].flapsAt10PercentLoss} state changes in ${health.lossS} s of 10% probe loss`,
+      "≤ 1.5 s / ≤ 3 s, 0 changes",
+      peer,
+    ]);
+}
 console.log("| measure | gen-hooks | goal | peer |\n| --- | --- | --- | --- |");
 for (const r of rows) console.log(`| ${r.join(" | ")} |`);
 rmSync(work, { recursive: true, force: true });
