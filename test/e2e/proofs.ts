@@ -43,7 +43,6 @@ export const planRules = (plan: Plan, f: Family) =>
 export const rulesMatch = (topo: Topology, plan: Plan) => ([4, 6] as Family[]).every((f) => JSON.stringify(kernelRules(topo, f)) === JSON.stringify(planRules(plan, f)));
 export const remote = (f: Family) => (f === 4 ? REMOTE4 : REMOTE6);
 
-/** Planned rules present, a default for every family, no address still in DAD. */
 /** How many routes of the family the host's table holds. */
 export const routesInTable = (topo: Topology, family: Family, table: number): number =>
   topo.lab.run("host", ["ip", "-o", `-${family}`, "route", "show", "table", String(table)]).trim().split("\n").filter(Boolean).length;
@@ -51,6 +50,7 @@ export const routesInTable = (topo: Topology, family: Family, table: number): nu
 /** Every destination set's table holds all its routes (the links are up). */
 export const setsLoaded = (topo: Topology, plan: Plan) => plan.destinationSets.every((s) => routesInTable(topo, s.family, s.table) === s.count);
 
+/** Planned rules present, a default for every family, no address still in DAD. */
 export const ready = (topo: Topology, plan: Plan) =>
   rulesMatch(topo, plan) &&
   plan.families.every((f) => topo.lab.routeGet("host", [remote(f)]) !== undefined) &&

@@ -11,7 +11,7 @@ import { validateModel } from "../../src/model/validate.js";
 import { buildPlan } from "../../src/plan/plan.js";
 import type { Family } from "../../src/model/types.js";
 import { scenarios } from "../helpers/fixtures.js";
-import { installed, Lab, labUnavailable, waitFor } from "./lab.js";
+import { installed, Lab, labUnavailable, readText, sleep, waitFor } from "./lab.js";
 import { Ifplugd, Ifupdown, killSwitch, Networkd, settle, withHost } from "./stacks.js";
 import type { Topology } from "./topology.js";
 import { behaviourChecks, explainChecks, kernelRules, passThroughChecks } from "./checks.js";
@@ -69,9 +69,16 @@ describe.skipIf(!!unavailable)("fixtures on real stacks", () => {
             expect(u.status, `ifup -a, cycle ${i + 1}: ${u.stderr}`).toBe(0);
           }
           expect(lab.snapshot("host"), "state after 10 ifdown/ifup cycles").toBe(intended);
+          // every hook runs again over what is there: nothing is taken away, not for a moment
           ifupdown.loseState();
+          const log = join(root, "monitor.log");
+          const monitor = lab.spawn("host", ["ip", "monitor", "address", "route", "rule"], log);
+          await sleep(300);
           const unclean = ifupdown.up();
+          await sleep(300);
+          lab.stop(monitor);
           expect(unclean.status, `ifup over leftovers: ${unclean.stderr}`).toBe(0);
+          expect(readText(log).split("\n").filter((l) => l.startsWith("Deleted")), "what an ifup over leftovers took away").toEqual([]);
           expect(lab.snapshot("host"), "state after ifup over leftovers").toBe(intended);
 
           // ifdown of one uplink interface: its rules go, every other rule stays.
