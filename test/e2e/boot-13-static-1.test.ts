@@ -1,4 +1,4 @@
-// Fixtures with static addresses under the real init of Debian 13 (trixie), part 1 of 2 (every other test); see boot-suite.ts.
+// Fixtures with static addresses under the real init of Debian 13 (trixie), part 1 of 2; see boot-suite.ts.
 import { bootSuite } from "./boot-suite.js";
 
 bootSuite("trixie", "static", { index: 0, of: 2 });
