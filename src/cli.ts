@@ -13,6 +13,7 @@ import { diffTree } from "./render/differ.js";
 import { explain, formatAnswer } from "./plan/explain.js";
 import { parseIp } from "./model/addr.js";
 import { formatStatus, hostStatus, type IpRunner } from "./host/status.js";
+import { applyCommand } from "./host/apply-command.js";
 
 // The bundle defines it; from the sources (tests), read package.json.
 declare const GEN_HOOKS_VERSION: string | undefined;
@@ -102,6 +103,11 @@ export function runCli(argv: string[], io: Io = { out: (s) => process.stdout.wri
     for (const w of ifupdownWarnings(root, plan, IFUPDOWN_FILE)) io.err(`gen-hooks: warning: ${w}\n`);
   };
 
+  const seconds = (value: string) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < 1 || n > 86400) throw new UsageError(`--try '${value}' is not a number of seconds from 1 to 86400`);
+    return n;
+  };
   const address = (what: string) => (value: string) => {
     if (!parseIp(value)) throw new UsageError(`${what} '${value}' is not an IPv4 or IPv6 address`);
     return value;
@@ -136,6 +142,20 @@ export function runCli(argv: string[], io: Io = { out: (s) => process.stdout.wri
       const s = hostStatus(plan, ipRunner, process.env.GEN_HOOKS_STATE || undefined);
       io.out(opts.json ? JSON.stringify(s, null, 2) + "\n" : formatStatus(s));
       code = s.ok ? 0 : 1;
+    });
+
+  program
+    .command("apply")
+    .description("on the host (root): render --target all, show the change, keep the files it replaces, install them and move the kernel to the new plan through the host's stack; --try rolls back unless confirmed")
+    .addOption(modelOption())
+    .addOption(stackOption())
+    .option("-n, --dry-run", "print the file changes and the commands, change nothing")
+    .option("--try <seconds>", "roll back after SECONDS unless confirmed (Enter, or apply --confirm from another shell)", seconds)
+    .option("--confirm", "keep the change a running apply --try waits on")
+    .option("--rollback", "put back the files and state of before the last apply")
+    .option("-r, --root <dir>", "the files' root; commands run only for / (give --dry-run otherwise)", "/")
+    .action((opts: { model: string; stack?: Stack; dryRun?: boolean; try?: number; confirm?: boolean; rollback?: boolean; root: string }) => {
+      code = applyCommand(opts, io);
     });
 
   try {

@@ -26,7 +26,8 @@ export interface Target {
   owns?: string[];
 }
 
-const NFT_FILE = "/etc/nftables.d/gen-hooks.nft";
+export const NFT_FILE = "/etc/nftables.d/gen-hooks.nft";
+export const SYSCTL_FILE = "/etc/sysctl.d/60-gen-hooks.conf";
 export const IFUPDOWN_FILE = "/etc/network/interfaces.d/gen-hooks";
 
 const base = (plan: Plan) => ({ model: plan.model, mode: plan.mode, plan });
@@ -146,7 +147,7 @@ export const targets: Target[] = [
   {
     name: "sysctl",
     summary: "/etc/sysctl.d/60-gen-hooks.conf: rp_filter, forwarding, linkdown, multipath hashing",
-    files: (plan) => [{ path: "/etc/sysctl.d/60-gen-hooks.conf", template: "sysctl/sysctl.hbs", context: base(plan) }],
+    files: (plan) => [{ path: SYSCTL_FILE, template: "sysctl/sysctl.hbs", context: base(plan) }],
   },
   {
     name: "nftables",

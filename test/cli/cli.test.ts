@@ -101,6 +101,27 @@ describe("command line", () => {
     expect(r.stdout).toBe("examples/uplinks.yaml: ok: 2 uplink(s), failover, 4 table(s), 4 IPv4 rule(s), 0 IPv6 rule(s)\n");
   });
 
+  it("apply --dry-run under another root: the diff and the commands, nothing changed; apply for real needs the root /", () => {
+    const root = tmp();
+    const a = join(repoRoot, "test/e2e/apply/a.yaml");
+    const b = join(repoRoot, "test/e2e/apply/b.yaml");
+    expect(runBin(["--target", "all", "--model", a, "--root", root]).status).toBe(0);
+    const before = readTree(root);
+    const same = runBin(["apply", "--dry-run", "--model", a, "--root", root]);
+    expect([same.status, same.stdout]).toEqual([0, "gen-hooks: nothing to change\n"]);
+    const r = runBin(["apply", "--dry-run", "--model", b, "--root", root]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain("+++ b/etc/network/interfaces.d/gen-hooks");
+    expect(r.stdout).toContain("-    up ip -4 route replace 100.127.0.53/32 via 198.51.100.1");
+    expect(r.stdout.slice(r.stdout.indexOf("gen-hooks: would change"))).toMatch(/^gen-hooks: would change \d+ file\(s\), reconfigure eth0, eth1, eth2, eth3 and run:\n  ifdown eth0\n/);
+    expect(readTree(root), "--dry-run writes nothing").toEqual(before);
+    const real = runBin(["apply", "--model", b, "--root", root]);
+    expect([real.status, real.stderr]).toEqual([2, `gen-hooks: apply runs the host's commands only for --root /; give --dry-run to see what it would do under ${root}\n`]);
+    const both = runBin(["apply", "--dry-run", "--try", "5", "--model", b, "--root", root]);
+    expect([both.status, both.stderr]).toEqual([2, "gen-hooks: give one of --dry-run, --try, --confirm and --rollback\n"]);
+    expect(runBin(["apply", "--try", "0", "--model", b]).status).toBe(2);
+  });
+
   it("--root writes every file at its install path, 0644, no temporary files left", () => {
     const root = tmp();
     const r = runBin(["--target", "all", "--model", example, "--root", root]);

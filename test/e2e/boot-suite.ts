@@ -39,7 +39,6 @@ const roots = new Map<string, string>();
 const LEASED_SWITCH_MS = 20_000;
 const boots: string[] = [];
 
-/** The whole planned state: rules, defaults, addresses past DAD, destination sets. */
 /** Loose bounds for a dead provider (the goals are 1.5 s and 3 s). */
 const HEALTH_LIMITS = { downMs: 3000, upMs: 5000 };
 
@@ -48,7 +47,8 @@ async function expectActive(c: Container, unit: string): Promise<void> {
   expect(active, `${unit} is active: ${c.exec(["systemctl", "status", "--no-pager", unit]).stdout}`).toBe(true);
 }
 
-const planned = (topo: Topology, plan: Plan) => ready(topo, plan) && setsLoaded(topo, plan);
+/** The whole planned state: rules, defaults, addresses past DAD, destination sets. */
+export const planned = (topo: Topology, plan: Plan) => ready(topo, plan) && setsLoaded(topo, plan);
 
 /**
  * The host's rules and routes, to compare one moment with another. networkd
@@ -58,7 +58,7 @@ const planned = (topo: Topology, plan: Plan) => ready(topo, plan) && setsLoaded(
  * router learned from advertisements shows their hop limit and MTU once one
  * updated it (the kernel), or the MTU only from the first (networkd).
  */
-const hostState = (topo: Topology) =>
+export const hostState = (topo: Topology) =>
   topo.lab
     .snapshot("host")
     .replace(/^(\S+ dev \S+ proto kernel scope link src \S+) metric 1024 $/gm, "$1 ")
@@ -80,7 +80,7 @@ function slaacTaken(topo: Topology, leases: LabLease[]): LabLease[] {
 }
 
 /** The lines of two states that differ, for a failure's message. */
-const stateDiff = (was: string, now: string) => {
+export const stateDiff = (was: string, now: string) => {
   const [a, b] = [new Set(was.split("\n")), new Set(now.split("\n"))];
   return [...[...a].filter((l) => !b.has(l)).map((l) => `- ${l}`), ...[...b].filter((l) => !a.has(l)).map((l) => `+ ${l}`)].join("\n");
 };

@@ -1,0 +1,151 @@
+// What moves a host's kernel from the plan it runs to a new one, through
+// its own stack: worked out from the files installed now, the files about
+// to be installed and the previous applied plan, as commands. Interfaces
+// whose configuration does not change are not bounced.
+import type { Plan } from "../plan/types.js";
+import type { Stack } from "../model/types.js";
+import type { RenderedFile } from "../pipeline.js";
+import { IFUPDOWN_FILE, NFT_FILE, SYSCTL_FILE } from "../targets/index.js";
+
+export interface Step {
+  argv: string[];
+  /** A step that may find nothing to do (an interface already down, a rule already gone). */
+  mayFail?: boolean;
+}
+
+export interface Transition {
+  /** Run while the old files are installed (ifdown needs its own stanzas). */
+  before: Step[];
+  /** Run once the new files are in place. */
+  after: Step[];
+  /** Interfaces brought down and up (or reconfigured). */
+  bounced: string[];
+}
+
+const NETWORK_FILE = /^\/etc\/systemd\/network\/10-gen-hooks-(.+)\.(network|netdev)$/;
+const UNIT = /^\/etc\/systemd\/system\/(gen-hooks-[^/]+\.(service|path|timer))$/;
+/** Units an admin enables once (README, gen-hooks(1)); apply enables and (re)starts them. */
+const STARTED = /^gen-hooks-(health|killswitch|ra|nftables|.+-routes)\.service$|^gen-hooks-leases\.path$/;
+
+/** What makes a stanza or a file behave: its lines but comments and blank ones. */
+const meaning = (text: string | undefined) =>
+  text === undefined
+    ? undefined
+    : text
+        .split("\n")
+        .filter((l) => l.trim() !== "" && !l.trimStart().startsWith("#"))
+        .join("\n");
+
+/** The ifupdown drop-in's stanzas by interface, as meaning. */
+export function stanzas(text: string | undefined): Map<string, string> {
+  const out = new Map<string, string[]>();
+  let current: string[] | undefined;
+  for (const line of (text ?? "").split("\n")) {
+    const auto = /^auto\s+(\S+)/.exec(line);
+    if (auto) out.set(auto[1], (current = []));
+    if (current && line.trim() !== "" && !line.trimStart().startsWith("#")) current.push(line);
+  }
+  return new Map([...out].map(([k, v]) => [k, v.join("\n")]));
+}
+
+function changedKeys(old: Map<string, string>, next: Map<string, string>): { changed: string[]; removed: string[]; added: string[] } {
+  const changed = [...next.keys()].filter((k) => old.has(k) && old.get(k) !== next.get(k)).sort();
+  const removed = [...old.keys()].filter((k) => !next.has(k)).sort();
+  const added = [...next.keys()].filter((k) => !old.has(k)).sort();
+  return { changed, removed, added };
+}
+
+const ruleSpec = (r: { priority: number; from?: string; fwmark?: string; uidrange?: string }) => [
+  "priority",
+  String(r.priority),
+  ...(r.from ? ["from", r.from] : []),
+  ...(r.fwmark ? ["fwmark", r.fwmark] : []),
+  ...(r.uidrange ? ["uidrange", r.uidrange] : []),
+];
+
+/**
+ * installed: the current content of an install path (undefined when absent);
+ * files: what will be installed; stale: installed paths that go; next:
+ * the plan they make (none: a rollback to before the first apply).
+ */
+export function transition(stack: Stack, previous: Plan | undefined, next: Plan | undefined, installed: (path: string) => string | undefined, files: RenderedFile[], stale: string[]): Transition {
+  const before: Step[] = [];
+  // after the install: systemd and sysctl first, the kill switch before any
+  // interface comes up, then the stack, the previous plan's leftovers, the services
+  const prepare: Step[] = [];
+  const stackSteps: Step[] = [];
+  const cleanup: Step[] = [];
+  const services: Step[] = [];
+  const newContent = new Map(files.map((f) => [f.path, f.content]));
+  // a header naming another model file is no change to act on
+  const touched = (path: string) => meaning(installed(path)) !== meaning(newContent.get(path));
+  const paths = [...new Set([...files.map((f) => f.path), ...stale])].sort();
+
+  // units that go are stopped while their files are still there
+  const units = (list: string[]) => list.flatMap((p) => UNIT.exec(p)?.[1] ?? []);
+  const goneUnits = units(stale);
+  for (const u of goneUnits) before.push({ argv: ["systemctl", "disable", "--now", u], mayFail: true });
+
+  let bounced: string[] = [];
+  if (stack === "ifupdown") {
+    const old = stanzas(installed(IFUPDOWN_FILE));
+    const { changed, removed, added } = changedKeys(old, stanzas(newContent.get(IFUPDOWN_FILE)));
+    for (const i of [...changed, ...removed]) before.push({ argv: ["ifdown", i], mayFail: true });
+    for (const i of [...changed, ...added]) stackSteps.push({ argv: ["ifup", i] });
+    bounced = [...changed, ...removed, ...added].sort();
+  }
+
+  const unitFiles = paths.filter((p) => UNIT.test(p) || p.startsWith("/etc/systemd/system/systemd-networkd.service.d/"));
+  if (unitFiles.some(touched)) prepare.push({ argv: ["systemctl", "daemon-reload"] });
+  if (touched(SYSCTL_FILE) && newContent.has(SYSCTL_FILE)) prepare.push({ argv: ["sysctl", "-q", "-p", SYSCTL_FILE] });
+
+  if (stack === "networkd") {
+    const byLink = (read: (p: string) => string | undefined) =>
+      new Map(
+        paths
+          .filter((p) => NETWORK_FILE.test(p))
+          .flatMap((p) => {
+            const text = read(p);
+            return text === undefined ? [] : [[`${NETWORK_FILE.exec(p)![1]}`, `${p}\n${meaning(text)}`] as [string, string]];
+          }),
+      );
+    const { changed, removed, added } = changedKeys(byLink(installed), byLink((p) => newContent.get(p)));
+    const any = changed.length + removed.length + added.length > 0 || paths.some((p) => p.startsWith("/etc/systemd/networkd.conf.d/") && touched(p));
+    if (any) stackSteps.push({ argv: ["networkctl", "reload"] });
+    for (const i of removed) stackSteps.push({ argv: ["networkctl", "down", i], mayFail: true });
+    for (const i of [...changed, ...added]) stackSteps.push({ argv: ["networkctl", "reconfigure", i], mayFail: i === "lo" });
+    bounced = [...changed, ...removed, ...added].sort();
+  }
+
+  // leftovers of the previous plan that no stack removes: its rules and tables that the new plan has not
+  if (previous) {
+    const want = new Set((next?.rules ?? []).map((r) => `${r.family} ${ruleSpec(r).join(" ")} ${r.table}`));
+    const kills = new Set((next?.killSwitch?.rules ?? []).map((r) => `${r.family} ${r.priority}${r.selector}`));
+    for (const r of previous.rules.filter((x) => !x.from?.startsWith("$")))
+      if (!want.has(`${r.family} ${ruleSpec(r).join(" ")} ${r.table}`)) cleanup.push({ argv: ["ip", `-${r.family}`, "rule", "del", ...ruleSpec(r), "table", String(r.table)], mayFail: true });
+    for (const r of previous.killSwitch?.rules ?? [])
+      if (!kills.has(`${r.family} ${r.priority}${r.selector}`)) cleanup.push({ argv: ["ip", `-${r.family}`, "rule", "del", "priority", String(r.priority), ...r.selector.trim().split(/\s+/).filter(Boolean)], mayFail: true });
+    const tables = new Set((next?.tables ?? []).map((t) => t.id));
+    for (const t of previous.tables.filter((x) => !tables.has(x.id)))
+      for (const f of [4, 6]) cleanup.push({ argv: ["ip", `-${f}`, "route", "flush", "table", String(t.id)], mayFail: true });
+  }
+
+  if (stale.includes(NFT_FILE)) cleanup.push({ argv: ["nft", "delete", "table", "inet", "gen_hooks"], mayFail: true });
+  // the units the new files have, each (re)started when it or what it runs changed
+  for (const u of units(files.map((f) => f.path))) {
+    if (!STARTED.test(u)) continue;
+    const path = `/etc/systemd/system/${u}`;
+    const changed = paths.some((p) => touched(p) && (p === path || reads(u, p)));
+    if (changed || installed(path) === undefined) (u === "gen-hooks-killswitch.service" ? prepare : services).push({ argv: ["systemctl", "enable", u] }, { argv: ["systemctl", "restart", u] });
+  }
+  return { before, after: [...prepare, ...stackSteps, ...cleanup, ...services], bounced };
+}
+
+/** Whether a unit's work depends on this file (it loads or runs it). */
+function reads(unit: string, path: string): boolean {
+  if (unit === "gen-hooks-nftables.service") return path === NFT_FILE;
+  if (unit === "gen-hooks-health.service") return path === "/etc/gen-hooks/lsm.conf" || path === "/etc/gen-hooks/uplink-event";
+  if (unit === "gen-hooks-killswitch.service") return path === "/etc/gen-hooks/uplink-event" || path.endsWith("-kill.batch");
+  if (unit.endsWith("-routes.service")) return path.endsWith(".routes");
+  return path === "/etc/gen-hooks/uplink-event";
+}

@@ -1,0 +1,156 @@
+// gen-hooks apply under the real init: a host installed with model A (as a
+// package would) is moved to B (an uplink removed, one renamed, a pinned
+// destination changed) by apply; the kernel must then equal a fresh boot
+// with B. Apply of the same model changes nothing; a --try of a model that
+// cuts the lab's path to the host is rolled back within the time given plus
+// 2 s; --confirm keeps the change.
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadModelFile } from "../../src/model/load.js";
+import { validateModel } from "../../src/model/validate.js";
+import { buildPlan } from "../../src/plan/plan.js";
+import { labUnavailable, readText, waitFor } from "./lab.js";
+import { settle, withTopology } from "./stacks.js";
+import { render, tally } from "./proofs.js";
+import { addManagement, Container } from "./boot.js";
+import { hostState, planned, stateDiff } from "./boot-suite.js";
+import { bootUnavailable, ensureRoot, selectedReleases, type Release } from "./releases.js";
+import type { Topology } from "./topology.js";
+
+const MODELS = new URL("apply/", import.meta.url).pathname;
+const DIST = new URL("../../dist/", import.meta.url).pathname;
+const TRY_S = 5;
+
+/** Node and the built bin inside the running container, and the three models. */
+function installBin(c: Container): void {
+  mkdirSync(c.path("/usr/local/lib/gen-hooks"), { recursive: true });
+  copyFileSync(process.execPath, c.path("/usr/local/bin/node"));
+  chmodSync(c.path("/usr/local/bin/node"), 0o755);
+  for (const f of ["gen-hooks.cjs", "gen-hooks.bundle.cjs", "gen-hooks.bundle.cjs.v8cache"]) copyFileSync(join(DIST, f), c.path(`/usr/local/lib/gen-hooks/${f}`));
+  mkdirSync(c.path("/etc/gen-hooks"), { recursive: true });
+  for (const m of ["a", "b", "c"]) copyFileSync(join(MODELS, `${m}.yaml`), c.path(`/etc/gen-hooks/${m}.yaml`));
+}
+
+const nftOf = (topo: Topology) => topo.lab.run("host", ["nft", "list", "ruleset"]);
+
+export async function applyProof(release: Release, root: string, stack: "ifupdown" | "networkd"): Promise<void> {
+  const label = `apply/${stack}/Debian ${release.version}`;
+  const load = (m: string) => validateModel(loadModelFile(join(MODELS, `${m}.yaml`)));
+  const [a, b] = [load("a"), load("b")];
+  const [planA, planB] = [buildPlan(a), buildPlan(b)];
+  const dir = mkdtempSync(join(tmpdir(), "gh-boot-apply-"));
+  const renderedA = render(`apply-a-${stack}`, join(MODELS, "a.yaml"), stack);
+  const renderedB = render(`apply-b-${stack}`, join(MODELS, "b.yaml"), stack);
+  try {
+    const applied = await withTopology(a, async (topo) => {
+      const { lab } = topo;
+      addManagement(topo);
+      const c = new Container(topo, release, root, stack, join(dir, "first"));
+      c.install(renderedA);
+      try {
+        await c.boot();
+        expect(await waitFor(() => planned(topo, planA), 60_000, 20), `${label}: model A after boot`).toBe(true);
+        installBin(c);
+        // as root at a shell: none of the test runner's environment
+        const gh = (...args: string[]) => c.run(["env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "/usr/local/bin/node", "/usr/local/lib/gen-hooks/gen-hooks.cjs", "apply", ...args, ...(args.includes("--model") ? ["--stack", stack] : [])], 120_000);
+
+        // A as a package installed it (its headers name another path): recorded, nothing run
+        const stateA = hostState(topo);
+        let r = await gh("--model", "/etc/gen-hooks/a.yaml");
+        expect(r.status, `${label}: apply of the installed model\n${r.stdout}${r.stderr}`).toBe(0);
+        expect(r.stdout.split("\n").filter((l) => l.startsWith("$ ")), `${label}: what apply of the installed model ran`).toEqual([]);
+        expect(hostState(topo), `${label}: the state after apply of the installed model`).toBe(stateA);
+
+        // B: what it would do, then do it
+        r = await gh("--model", "/etc/gen-hooks/b.yaml", "--dry-run");
+        expect(r.status, `${label}: apply --dry-run\n${r.stderr}`).toBe(0);
+        expect(r.stdout, `${label}: --dry-run names what it would run`).toMatch(/would change \d+ file\(s\)/);
+        const t0 = Date.now();
+        r = await gh("--model", "/etc/gen-hooks/b.yaml");
+        expect(r.status, `${label}: apply B\n${r.stdout}${r.stderr}`).toBe(0);
+        const onB = { ...topo, model: b, plan: planB };
+        expect(await settle(onB, () => planned(onB, planB), 30_000), `${label}: model B's rules and routes after apply\n${hostState(topo)}`).toBe(true);
+        const applyMs = Date.now() - t0;
+        const stateB = hostState(topo);
+
+        // the same model again: nothing changes, nothing is touched
+        const log = join(dir, "monitor.log");
+        const monitor = lab.spawn("host", ["ip", "monitor", "address", "route", "rule"], log);
+        r = await gh("--model", "/etc/gen-hooks/b.yaml");
+        lab.stop(monitor);
+        expect([r.status, r.stdout.trim().split("\n").pop()], `${label}: apply of B again\n${r.stdout}`).toEqual([0, "gen-hooks: nothing to change"]);
+        expect(readText(log).trim(), `${label}: what apply of B again changed in the kernel`).toBe("");
+
+        // a try that cuts the lab's path to fibre's address: rolled back unless confirmed
+        const path = () => lab.ping("net", "198.51.100.2", { count: 1, waitS: 1 });
+        expect(path(), `${label}: the lab reaches 198.51.100.2`).toBe(true);
+        const trying = gh("--model", "/etc/gen-hooks/c.yaml", "--try", String(TRY_S));
+        expect(await waitFor(() => !path(), 30_000, 50), `${label}: apply --try of C cuts the path to 198.51.100.2`).toBe(true);
+        const cut = Date.now();
+        expect(await waitFor(path, (TRY_S + 10) * 1000, 50), `${label}: the path is back after the rollback`).toBe(true);
+        const backMs = Date.now() - cut;
+        expect(backMs, `${label}: rolled back within ${TRY_S} s + 2 s of the cut`).toBeLessThanOrEqual((TRY_S + 2) * 1000);
+        r = await trying;
+        expect([r.status, r.stderr.trim()], `${label}: apply --try's own report\n${r.stdout}`).toEqual([1, `gen-hooks: not confirmed within ${TRY_S} s: rolled back`]);
+        expect(await settle(onB, () => hostState(topo) === stateB, 15_000), `${label}: B's state after the rollback\n${stateDiff(stateB, hostState(topo))}`).toBe(true);
+        expect(c.journal(["-t", "gen-hooks", "-o", "cat"]), `${label}: the journal says it rolled back`).toMatch(/rolled back/);
+
+        // a confirmed try stays
+        const kept = gh("--model", "/etc/gen-hooks/c.yaml", "--try", "60");
+        expect(await waitFor(() => !path(), 30_000, 50), `${label}: apply --try of C again`).toBe(true);
+        r = await gh("--confirm");
+        expect(r.status, `${label}: apply --confirm\n${r.stderr}`).toBe(0);
+        r = await kept;
+        expect([r.status, r.stdout.trim().split("\n").pop()], `${label}: the waiting apply --try, confirmed\n${r.stderr}`).toEqual([0, "gen-hooks: confirmed; the applied configuration stays"]);
+        expect(c.exec(["systemctl", "is-active", "gen-hooks-rollback.timer"]).stdout.trim(), `${label}: no rollback timer left`).not.toBe("active");
+        expect(lab.ping("net", "198.51.100.3", { count: 2, waitS: 2 }) && !path(), `${label}: C stays`).toBe(true);
+
+        // and back to B, for the comparison with a fresh boot
+        r = await gh("--model", "/etc/gen-hooks/b.yaml");
+        expect(r.status, `${label}: apply B after C\n${r.stdout}${r.stderr}`).toBe(0);
+        expect(await settle(onB, () => hostState(topo) === stateB, 30_000), `${label}: B's state after C\n${stateDiff(stateB, hostState(topo))}`).toBe(true);
+        tally.switches.push(`${label}: A -> B applied in ${applyMs} ms; an unconfirmed --try ${TRY_S} rolled back ${backMs} ms after it cut the path`);
+        return { state: stateB, nft: nftOf(topo) };
+      } finally {
+        await c.poweroff();
+      }
+    });
+
+    // A fresh boot with B installed as a package: the same kernel state.
+    await withTopology(b, async (topo) => {
+      addManagement(topo);
+      const c = new Container(topo, release, root, stack, join(dir, "fresh"));
+      c.install(renderedB);
+      try {
+        await c.boot();
+        expect(await waitFor(() => planned(topo, planB), 60_000, 20), `${label}: model B after a fresh boot`).toBe(true);
+        expect(await settle(topo, () => hostState(topo) === applied.state, 15_000), `${label}: a fresh boot with B against A moved to B by apply\n${stateDiff(applied.state, hostState(topo))}`).toBe(true);
+        expect(nftOf(topo), `${label}: the nft ruleset of a fresh boot with B against apply's`).toBe(applied.nft);
+      } finally {
+        await c.poweroff();
+      }
+    });
+  } finally {
+    for (const d of [dir, renderedA, renderedB]) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+/** The apply proof for one release, on both stacks; skipped like the rest of the booted lab. */
+export function applySuite(codename: Release["codename"]): void {
+  const unavailable = labUnavailable() ?? bootUnavailable();
+  if (unavailable && process.env.CI === "true") throw new Error(`booted-lab tests cannot run under CI: ${unavailable}`);
+  const release = selectedReleases().find((r) => r.codename === codename);
+  const skip = unavailable ?? (release ? undefined : `GEN_HOOKS_RELEASES=${process.env.GEN_HOOKS_RELEASES} leaves ${codename} out`);
+  let root = "";
+  beforeAll(async () => {
+    if (!skip) root = await ensureRoot(release!);
+  }, 20 * 60_000);
+  afterAll(() => {
+    if (!skip && tally.switches.length) console.log(`gen-hooks apply under the real init:\n  ${tally.switches.join("\n  ")}`);
+  });
+  describe.skipIf(!!skip)(`gen-hooks apply under the real init of Debian ${release?.version ?? codename} (${codename})`, () => {
+    for (const stack of ["ifupdown", "networkd"] as const) it(`A -> B, again, --try, --confirm: ${stack}`, () => applyProof(release!, root, stack), 300_000);
+  });
+}

@@ -1,0 +1,75 @@
+// apply's bookkeeping with a stand-in for the host's commands: a failing
+// command leaves the previous files and plan; a rollback puts them back.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { loadModelFile } from "../../src/model/load.js";
+import { validateModel } from "../../src/model/validate.js";
+import { buildPlan } from "../../src/plan/plan.js";
+import { apply, readApplied, rollback, type ApplyIo } from "../../src/host/apply.js";
+import { readTree } from "../helpers/tree.js";
+
+const model = (m: string) => `test/e2e/apply/${m}.yaml`;
+const plan = (m: string) => buildPlan(validateModel(loadModelFile(model(m))));
+const roots: string[] = [];
+afterEach(() => roots.splice(0).forEach((r) => rmSync(r, { recursive: true, force: true })));
+
+/** A host that records the commands and fails the one given, the first time (or every time). */
+function host(fail?: string, always = false): ApplyIo & { ran: string[] } {
+  const ran: string[] = [];
+  return {
+    ran,
+    out: () => {},
+    run: (argv) => {
+      const failing = argv.join(" ") === fail && (always || !ran.includes(fail));
+      ran.push(argv.join(" "));
+      return failing ? { status: 1, stdout: "", stderr: "RTNETLINK answers: no" } : { status: 0, stdout: "", stderr: "" };
+    },
+  };
+}
+
+const files = (root: string) => new Map([...readTree(root)].filter(([p]) => !p.startsWith("var/lib/gen-hooks")));
+
+describe("apply", () => {
+  it("records the plan; the same model again runs nothing", () => {
+    const root = mkdtempSync(join(tmpdir(), "gh-apply-"));
+    roots.push(root);
+    const io = host();
+    expect(apply({ root, modelPath: model("a"), plan: plan("a"), stack: "ifupdown", dryRun: false }, io)).toBe(true);
+    expect(readApplied(root)?.plan.uplinks.map((u) => u.name)).toEqual(["fibre", "cable", "lte"]);
+    const again = host();
+    expect(apply({ root, modelPath: model("a"), plan: plan("a"), stack: "ifupdown", dryRun: false }, again)).toBe(false);
+    expect(again.ran).toEqual([]);
+  });
+
+  it("a failing command: the previous files and plan are back, and the host is moved back to them", () => {
+    const root = mkdtempSync(join(tmpdir(), "gh-apply-"));
+    roots.push(root);
+    apply({ root, modelPath: model("b"), plan: plan("b"), stack: "ifupdown", dryRun: false }, host());
+    const before = files(root);
+    const io = host("ifup eth1");
+    expect(() => apply({ root, modelPath: model("c"), plan: plan("c"), stack: "ifupdown", dryRun: false }, io)).toThrow(/ifup eth1 failed: RTNETLINK answers: no; the previous configuration is back/);
+    expect(files(root), "the files of B").toEqual(before);
+    expect(readApplied(root)?.model).toBe(model("b"));
+    // C's eth1 went down with B's stanza, failed to come up with C's, and came back with B's
+    expect(io.ran.filter((c) => /^if(up|down)/.test(c))).toEqual(["ifdown eth1", "ifup eth1", "ifdown eth1", "ifup eth1"]);
+    // and when even that fails, it says so
+    expect(() => apply({ root, modelPath: model("c"), plan: plan("c"), stack: "ifupdown", dryRun: false }, host("ifup eth1", true))).toThrow(/putting the previous configuration back failed too/);
+  });
+
+  it("rollback: the files and plan of before the last apply", () => {
+    const root = mkdtempSync(join(tmpdir(), "gh-apply-"));
+    roots.push(root);
+    apply({ root, modelPath: model("a"), plan: plan("a"), stack: "networkd", dryRun: false }, host());
+    const onA = files(root);
+    apply({ root, modelPath: model("b"), plan: plan("b"), stack: "networkd", dryRun: false }, host());
+    expect(files(root)).not.toEqual(onA);
+    const io = host();
+    rollback(root, io);
+    expect(files(root)).toEqual(onA);
+    expect(readApplied(root)?.model).toBe(model("a"));
+    expect(io.ran).toContain("networkctl reconfigure eth3");
+    expect(() => rollback(root, host())).toThrow(/nothing to roll back/);
+  });
+});

@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest";
+import { loadModelFile } from "../../src/model/load.js";
+import { validateModel } from "../../src/model/validate.js";
+import { buildPlan } from "../../src/plan/plan.js";
+import { renderTargets } from "../../src/pipeline.js";
+import { stanzas, transition } from "../../src/host/transition.js";
+import type { Stack } from "../../src/model/types.js";
+
+const plan = (m: string) => buildPlan(validateModel(loadModelFile(`test/e2e/apply/${m}.yaml`)));
+
+/** From model `from` installed (files and record) to model `to`: the commands, one per line. */
+function steps(from: string | undefined, to: string, stack: Stack) {
+  const old = from ? plan(from) : undefined;
+  const installed = new Map((old ? renderTargets(old, "all", stack) : []).map((f) => [f.path, f.content]));
+  const next = plan(to);
+  const files = renderTargets(next, "all", stack);
+  const stale = [...installed.keys()].filter((p) => !files.some((f) => f.path === p));
+  const t = transition(stack, old, next, (p) => installed.get(p), files, stale);
+  return { before: t.before.map((s) => s.argv.join(" ")), after: t.after.map((s) => s.argv.join(" ")), bounced: t.bounced };
+}
+
+describe("transition: from the applied plan to a new one", () => {
+  it("the same model: nothing to run", () => {
+    for (const stack of ["ifupdown", "networkd"] as const) expect(steps("b", "b", stack)).toEqual({ before: [], after: [], bounced: [] });
+  });
+
+  it("ifupdown: only the changed interfaces go down (with their old stanzas) and up; the old plan's leftovers go", () => {
+    const t = steps("a", "b", "ifupdown");
+    // eth0 (the LAN) lists the uplinks' networks per table: lte's goes
+    expect(t.bounced).toEqual(["eth0", "eth1", "eth2", "eth3"]);
+    expect(t.before).toEqual(["ifdown eth0", "ifdown eth1", "ifdown eth2", "ifdown eth3"]);
+    expect(t.after.filter((s) => s.startsWith("ifup"))).toEqual(["ifup eth0", "ifup eth1", "ifup eth2"]);
+    // lte's table and rule 3003 are gone from the plan: taken away whatever the stack left
+    expect(t.after).toContain("ip -4 rule del priority 3007 from 100.64.3.2/32 table 103");
+    expect(t.after).toContain("ip -4 route flush table 103");
+    expect(t.after.indexOf("sysctl -q -p /etc/sysctl.d/60-gen-hooks.conf")).toBeLessThan(t.after.indexOf("ifup eth0"));
+  });
+
+  it("an address change bounces only its interface", () => {
+    const t = steps("b", "c", "ifupdown");
+    expect(t).toEqual({ before: ["ifdown eth1"], after: ["ifup eth1", "ip -4 rule del priority 3001 from 198.51.100.2/32 table 101"], bounced: ["eth1"] });
+  });
+
+  it("networkd: reload, then reconfigure the changed links and take down the removed one", () => {
+    const t = steps("a", "b", "networkd");
+    expect(t.before).toEqual([]);
+    expect(t.after).toContain("networkctl reload");
+    expect(t.after).toContain("networkctl down eth3");
+    expect(t.after).toContain("networkctl reconfigure eth1");
+    expect(t.after.indexOf("networkctl reload")).toBeLessThan(t.after.indexOf("networkctl reconfigure eth1"));
+  });
+
+  it("first apply over a package's files: nothing to run", () => {
+    const b = plan("b");
+    const files = renderTargets(b, "all", "ifupdown");
+    const installed = new Map(files.map((f) => [f.path, f.content]));
+    expect(transition("ifupdown", undefined, b, (p) => installed.get(p), files, [])).toEqual({ before: [], after: [], bounced: [] });
+  });
+
+  it("the drop-in's stanzas compare by meaning: comments and blank lines aside", () => {
+    const s = stanzas("# header\n\n# LAN\nauto eth0\niface eth0 inet manual\n    up ip link set dev eth0 up\n\n# uplink x\nauto eth1\niface eth1 inet manual\n");
+    expect([...s.keys()]).toEqual(["eth0", "eth1"]);
+    expect(s.get("eth0")).toBe("auto eth0\niface eth0 inet manual\n    up ip link set dev eth0 up");
+  });
+});
