@@ -57,6 +57,8 @@ export function applyCommand(opts: Options, io: { out: (s: string) => void; err:
   if (opts.try === undefined || !changed) return 0;
 
   // The timer is systemd's, not this process's: a dropped session does not stop the rollback.
+  // A failed rollback of an earlier try would keep its unit's name taken.
+  run(["systemctl", "reset-failed", `${ROLLBACK_UNIT}.service`, `${ROLLBACK_UNIT}.timer`]);
   const timer = run([
     "systemd-run",
     `--unit=${ROLLBACK_UNIT}`,

@@ -83,9 +83,20 @@ export async function applyProof(release: Release, root: string, stack: "ifupdow
         expect([r.status, r.stdout.trim().split("\n").pop()], `${label}: apply of B again\n${r.stdout}`).toEqual([0, "gen-hooks: nothing to change"]);
         expect(readText(log).trim(), `${label}: what apply of B again changed in the kernel`).toBe("");
 
-        // a try that cuts the lab's path to fibre's address: rolled back unless confirmed
+        // a try that cuts the lab's path to fibre's address: rolled back unless confirmed,
+        // even when the session that ran it dies (killed 2 s into its wait)
         const path = () => lab.ping("net", "198.51.100.2", { count: 1, waitS: 1 });
         expect(path(), `${label}: the lab reaches 198.51.100.2`).toBe(true);
+        const dropped = c.run(["timeout", "-s", "KILL", "4", "env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "/usr/local/bin/node", "/usr/local/lib/gen-hooks/gen-hooks.cjs", "apply", "--model", "/etc/gen-hooks/c.yaml", "--stack", stack, "--try", String(TRY_S)], 60_000);
+        expect(await waitFor(() => !path(), 30_000, 50), `${label}: apply --try of C cuts the path (its session then dies)`).toBe(true);
+        const droppedCut = Date.now();
+        // timeout kills its whole process group, as a dropped SSH session's hangup would
+        expect([137, -1], `${label}: the session of apply --try was killed`).toContain((await dropped).status);
+        expect(await waitFor(path, (TRY_S + 10) * 1000, 50), `${label}: the path is back after the rollback of a dead session's try`).toBe(true);
+        const droppedMs = Date.now() - droppedCut;
+        expect(droppedMs, `${label}: a dead session's try rolled back within ${TRY_S} s + 2 s of the cut`).toBeLessThanOrEqual((TRY_S + 2) * 1000);
+        expect(await settle(onB, () => hostState(topo) === stateB, 15_000), `${label}: B's state after the rollback of a dead session's try\n${stateDiff(stateB, hostState(topo))}`).toBe(true);
+
         const trying = gh("--model", "/etc/gen-hooks/c.yaml", "--try", String(TRY_S));
         expect(await waitFor(() => !path(), 30_000, 50), `${label}: apply --try of C cuts the path to 198.51.100.2`).toBe(true);
         const cut = Date.now();
@@ -111,7 +122,7 @@ export async function applyProof(release: Release, root: string, stack: "ifupdow
         r = await gh("--model", "/etc/gen-hooks/b.yaml");
         expect(r.status, `${label}: apply B after C\n${r.stdout}${r.stderr}`).toBe(0);
         expect(await settle(onB, () => hostState(topo) === stateB, 30_000), `${label}: B's state after C\n${stateDiff(stateB, hostState(topo))}`).toBe(true);
-        tally.switches.push(`${label}: A -> B applied in ${applyMs} ms; an unconfirmed --try ${TRY_S} rolled back ${backMs} ms after it cut the path`);
+        tally.switches.push(`${label}: A -> B applied in ${applyMs} ms; an unconfirmed --try ${TRY_S} rolled back ${backMs} ms after it cut the path (${droppedMs} ms with its session killed)`);
         return { state: stateB, nft: nftOf(topo) };
       } finally {
         await c.poweroff();
