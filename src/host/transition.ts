@@ -24,6 +24,8 @@ export interface Transition {
 
 const NETWORK_FILE = /^\/etc\/systemd\/network\/10-gen-hooks-(.+)\.(network|netdev)$/;
 const UNIT = /^\/etc\/systemd\/system\/(gen-hooks-[^/]+\.(service|path|timer))$/;
+/** The units gen-hooks renders by a fixed name (the destination sets' are named by the plan). */
+const KNOWN_UNITS = ["gen-hooks-health.service", "gen-hooks-killswitch.service", "gen-hooks-leases.path", "gen-hooks-nftables.service", "gen-hooks-ra.service"];
 /** Units an admin enables once (README, gen-hooks(1)); apply enables and (re)starts them. */
 const STARTED = /^gen-hooks-(health|killswitch|ra|nftables|.+-routes)\.service$|^gen-hooks-leases\.path$/;
 
@@ -89,7 +91,9 @@ export function transition(stack: Stack, previous: Plan | undefined, next: Plan 
   let bounced: string[] = [];
   if (stack === "ifupdown") {
     const old = stanzas(installed(IFUPDOWN_FILE));
-    const { changed, removed, added } = changedKeys(old, stanzas(newContent.get(IFUPDOWN_FILE)));
+    // a drop-in neither rewritten nor removed (a rollback puts back only what changed) stays as it is
+    const next = paths.includes(IFUPDOWN_FILE) ? stanzas(newContent.get(IFUPDOWN_FILE)) : old;
+    const { changed, removed, added } = changedKeys(old, next);
     for (const i of [...changed, ...removed]) before.push({ argv: ["ifdown", i], mayFail: true });
     for (const i of [...changed, ...added]) stackSteps.push({ argv: ["ifup", i] });
     bounced = [...changed, ...removed, ...added].sort();
@@ -131,8 +135,13 @@ export function transition(stack: Stack, previous: Plan | undefined, next: Plan 
   }
 
   if (stale.includes(NFT_FILE)) cleanup.push({ argv: ["nft", "delete", "table", "inet", "gen_hooks"], mayFail: true });
-  // the units the new files have, each (re)started when it or what it runs changed
-  for (const u of units(files.map((f) => f.path))) {
+  // the units the new files have, and those already installed that stay, each
+  // (re)started when it or what it runs changed
+  const kept = [...KNOWN_UNITS, ...(next?.destinationSets.map((d) => d.unit) ?? [])].filter((u) => {
+    const path = `/etc/systemd/system/${u}`;
+    return installed(path) !== undefined && !stale.includes(path);
+  });
+  for (const u of [...new Set([...units(files.map((f) => f.path)), ...kept])].sort()) {
     if (!STARTED.test(u)) continue;
     const path = `/etc/systemd/system/${u}`;
     const changed = paths.some((p) => touched(p) && (p === path || reads(u, p)));

@@ -57,6 +57,17 @@ describe("transition: from the applied plan to a new one", () => {
     expect(transition("ifupdown", undefined, b, (p) => installed.get(p), files, [])).toEqual({ before: [], after: [], bounced: [] });
   });
 
+  it("files that do not include the drop-in (a rollback puts back only what changed) touch no interface", () => {
+    const b = plan("b");
+    const all = renderTargets(b, "all", "ifupdown");
+    const installed = new Map(all.map((f) => [f.path, f.content]));
+    const nft = all.filter((f) => f.path === "/etc/nftables.d/gen-hooks.nft").map((f) => ({ ...f, content: f.content.replaceAll("masquerade", "snat to 198.51.100.2") }));
+    const t = transition("ifupdown", b, b, (p) => installed.get(p), nft, []);
+    expect(t.bounced).toEqual([]);
+    // the NAT file changed: its unit (installed, unchanged) reloads it
+    expect(t.after.map((s) => s.argv.join(" "))).toEqual(["systemctl enable gen-hooks-nftables.service", "systemctl restart gen-hooks-nftables.service"]);
+  });
+
   it("the drop-in's stanzas compare by meaning: comments and blank lines aside", () => {
     const s = stanzas("# header\n\n# LAN\nauto eth0\niface eth0 inet manual\n    up ip link set dev eth0 up\n\n# uplink x\nauto eth1\niface eth1 inet manual\n");
     expect([...s.keys()]).toEqual(["eth0", "eth1"]);
