@@ -14,6 +14,7 @@ import { explain, formatAnswer } from "./plan/explain.js";
 import { parseIp } from "./model/addr.js";
 import { formatStatus, hostStatus, type IpRunner } from "./host/status.js";
 import { applyCommand } from "./host/apply-command.js";
+import { childProcess } from "./host/child.js";
 
 // The bundle defines it; from the sources (tests), read package.json.
 declare const GEN_HOOKS_VERSION: string | undefined;
@@ -182,8 +183,6 @@ export function runCli(argv: string[], io: Io = { out: (s) => process.stdout.wri
   }
 }
 
-/** child_process, loaded when status runs rather than at every start (Node 18 has no getBuiltinModule; the bundle has require). */
-const childProcess = (): typeof import("node:child_process") => process.getBuiltinModule?.("node:child_process") ?? require("node:child_process");
 
 /** iproute2's ip, read-only; a refusal (no such device) is no answer. */
 const ipRunner: IpRunner = (args) => {

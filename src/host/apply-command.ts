@@ -6,6 +6,7 @@ import { dirname } from "node:path";
 import type { Stack } from "../model/types.js";
 import { planFromFile } from "../pipeline.js";
 import { UsageError } from "../errors.js";
+import { childProcess } from "./child.js";
 import { apply, confirmFile, forget, hasPrevious, rollback, ROLLBACK_UNIT, type ApplyIo, type Runner } from "./apply.js";
 
 interface Options {
@@ -18,8 +19,6 @@ interface Options {
   root: string;
 }
 
-/** child_process, loaded when a command runs rather than at every start. */
-const childProcess = (): typeof import("node:child_process") => process.getBuiltinModule?.("node:child_process") ?? require("node:child_process");
 
 const run: Runner = (argv) => {
   const r = childProcess().spawnSync(argv[0], argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 });
@@ -34,14 +33,19 @@ export function applyCommand(opts: Options, io: { out: (s: string) => void; err:
   if (modes > 1) throw new UsageError("give one of --dry-run, --try, --confirm and --rollback");
   if (opts.root !== "/" && !opts.dryRun) throw new UsageError(`apply runs the host's commands only for --root /; give --dry-run to see what it would do under ${opts.root}`);
   const aio: ApplyIo = { out: io.out, run };
-
-  if (opts.confirm) {
+  /** The change stays: no rollback is to come, and its kept files are not needed. */
+  const keep = () => {
     run(["systemctl", "stop", `${ROLLBACK_UNIT}.timer`]);
     forget(opts.root);
-    mkdirSync(dirname(confirmFile(opts.root)), { recursive: true });
-    writeFileSync(confirmFile(opts.root), "");
     io.out("gen-hooks: confirmed; the applied configuration stays\n");
     return 0;
+  };
+
+  if (opts.confirm) {
+    // and tell a waiting apply --try
+    mkdirSync(dirname(confirmFile(opts.root)), { recursive: true });
+    writeFileSync(confirmFile(opts.root), "");
+    return keep();
   }
   if (opts.rollback) {
     run(["systemctl", "stop", `${ROLLBACK_UNIT}.timer`]);
@@ -81,12 +85,7 @@ export function applyCommand(opts: Options, io: { out: (s: string) => void; err:
     if (existsSync(confirmFile(opts.root))) break;
     if (tty) {
       const enter = childProcess().spawnSync("sh", ["-c", "read -t 1 line"], { stdio: ["inherit", "ignore", "ignore"] });
-      if (enter.status === 0) {
-        run(["systemctl", "stop", `${ROLLBACK_UNIT}.timer`]);
-        forget(opts.root);
-        io.out("gen-hooks: confirmed; the applied configuration stays\n");
-        return 0;
-      }
+      if (enter.status === 0) return keep();
     } else sleep(200);
   }
   if (existsSync(confirmFile(opts.root))) {

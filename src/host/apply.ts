@@ -99,7 +99,7 @@ function record(root: string, applied: Applied | undefined): void {
 /** Files and state as before the last apply: what rollback and a failed apply put back. */
 function restore(root: string, io: ApplyIo, current: Applied | undefined): void {
   const dir = state(root, "previous");
-  if (!existsSync(join(dir, "absent.json"))) throw new UsageError("nothing to roll back: no apply kept a previous configuration");
+  if (!hasPrevious(root)) throw new UsageError("nothing to roll back: no apply kept a previous configuration");
   const previous = readApplied(root, "previous");
   const absent = JSON.parse(readFileSync(join(dir, "absent.json"), "utf8")) as string[];
   const files: RenderedFile[] = [];

@@ -6,6 +6,7 @@ import type { Plan } from "../plan/types.js";
 import type { Stack } from "../model/types.js";
 import type { RenderedFile } from "../pipeline.js";
 import { IFUPDOWN_FILE, NFT_FILE, SYSCTL_FILE } from "../targets/index.js";
+import { ruleSelector } from "../plan/rules.js";
 
 export interface Step {
   argv: string[];
@@ -29,14 +30,10 @@ const KNOWN_UNITS = ["gen-hooks-health.service", "gen-hooks-killswitch.service",
 /** Units an admin enables once (README, gen-hooks(1)); apply enables and (re)starts them. */
 const STARTED = /^gen-hooks-(health|killswitch|ra|nftables|.+-routes)\.service$|^gen-hooks-leases\.path$/;
 
-/** What makes a stanza or a file behave: its lines but comments and blank ones. */
-const meaning = (text: string | undefined) =>
-  text === undefined
-    ? undefined
-    : text
-        .split("\n")
-        .filter((l) => l.trim() !== "" && !l.trimStart().startsWith("#"))
-        .join("\n");
+/** A line that makes a stanza or a file behave: neither blank nor a comment. */
+const meaningful = (line: string) => line.trim() !== "" && !line.trimStart().startsWith("#");
+/** What makes a file behave: its meaningful lines. */
+const meaning = (text: string | undefined) => text?.split("\n").filter(meaningful).join("\n");
 
 /** The ifupdown drop-in's stanzas by interface, as meaning. */
 export function stanzas(text: string | undefined): Map<string, string> {
@@ -45,7 +42,7 @@ export function stanzas(text: string | undefined): Map<string, string> {
   for (const line of (text ?? "").split("\n")) {
     const auto = /^auto\s+(\S+)/.exec(line);
     if (auto) out.set(auto[1], (current = []));
-    if (current && line.trim() !== "" && !line.trimStart().startsWith("#")) current.push(line);
+    if (current && meaningful(line)) current.push(line);
   }
   return new Map([...out].map(([k, v]) => [k, v.join("\n")]));
 }
@@ -57,13 +54,8 @@ function changedKeys(old: Map<string, string>, next: Map<string, string>): { cha
   return { changed, removed, added };
 }
 
-const ruleSpec = (r: { priority: number; from?: string; fwmark?: string; uidrange?: string }) => [
-  "priority",
-  String(r.priority),
-  ...(r.from ? ["from", r.from] : []),
-  ...(r.fwmark ? ["fwmark", r.fwmark] : []),
-  ...(r.uidrange ? ["uidrange", r.uidrange] : []),
-];
+/** ip rule's words for a rule: its priority and selector (ruleSelector's " from X fwmark Y uidrange Z"), then what it does. */
+const ruleWords = (priority: number, selector: string, action: string[]) => ["priority", String(priority), ...selector.split(" ").filter(Boolean), ...action];
 
 /**
  * installed: the current content of an install path (undefined when absent);
@@ -123,12 +115,13 @@ export function transition(stack: Stack, previous: Plan | undefined, next: Plan 
 
   // leftovers of the previous plan that no stack removes: its rules and tables that the new plan has not
   if (previous) {
-    const want = new Set((next?.rules ?? []).map((r) => `${r.family} ${ruleSpec(r).join(" ")} ${r.table}`));
-    const kills = new Set((next?.killSwitch?.rules ?? []).map((r) => `${r.family} ${r.priority}${r.selector}`));
-    for (const r of previous.rules.filter((x) => !x.from?.startsWith("$")))
-      if (!want.has(`${r.family} ${ruleSpec(r).join(" ")} ${r.table}`)) cleanup.push({ argv: ["ip", `-${r.family}`, "rule", "del", ...ruleSpec(r), "table", String(r.table)], mayFail: true });
-    for (const r of previous.killSwitch?.rules ?? [])
-      if (!kills.has(`${r.family} ${r.priority}${r.selector}`)) cleanup.push({ argv: ["ip", `-${r.family}`, "rule", "del", "priority", String(r.priority), ...r.selector.trim().split(/\s+/).filter(Boolean)], mayFail: true });
+    // a kill rule is found by priority and selector alone (as its "kill-switch off" deletes it)
+    const rules = (p: Plan) => [
+      ...p.rules.filter((r) => !r.from?.startsWith("$")).map((r) => ({ family: r.family, words: ruleWords(r.priority, ruleSelector(r), ["table", String(r.table)]) })),
+      ...(p.killSwitch?.rules ?? []).map((r) => ({ family: r.family, words: ruleWords(r.priority, r.selector, []) })),
+    ];
+    const want = new Set(next ? rules(next).map((r) => `${r.family} ${r.words.join(" ")}`) : []);
+    for (const r of rules(previous)) if (!want.has(`${r.family} ${r.words.join(" ")}`)) cleanup.push({ argv: ["ip", `-${r.family}`, "rule", "del", ...r.words], mayFail: true });
     const tables = new Set((next?.tables ?? []).map((t) => t.id));
     for (const t of previous.tables.filter((x) => !tables.has(x.id)))
       for (const f of [4, 6]) cleanup.push({ argv: ["ip", `-${f}`, "route", "flush", "table", String(t.id)], mayFail: true });

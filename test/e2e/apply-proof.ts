@@ -54,7 +54,8 @@ export async function applyProof(release: Release, root: string, stack: "ifupdow
         expect(await waitFor(() => planned(topo, planA), 60_000, 20), `${label}: model A after boot`).toBe(true);
         installBin(c);
         // as root at a shell: none of the test runner's environment
-        const gh = (...args: string[]) => c.run(["env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "/usr/local/bin/node", "/usr/local/lib/gen-hooks/gen-hooks.cjs", "apply", ...args, ...(args.includes("--model") ? ["--stack", stack] : [])], 120_000);
+        const apply = (args: string[]) => ["env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "/usr/local/bin/node", "/usr/local/lib/gen-hooks/gen-hooks.cjs", "apply", ...args, ...(args.includes("--model") ? ["--stack", stack] : [])];
+        const gh = (...args: string[]) => c.run(apply(args), 120_000);
 
         // A as a package installed it (its headers name another path): recorded, nothing run
         const stateA = hostState(topo);
@@ -87,7 +88,7 @@ export async function applyProof(release: Release, root: string, stack: "ifupdow
         // even when the session that ran it dies (killed 2 s into its wait)
         const path = () => lab.ping("net", "198.51.100.2", { count: 1, waitS: 1 });
         expect(path(), `${label}: the lab reaches 198.51.100.2`).toBe(true);
-        const dropped = c.run(["timeout", "-s", "KILL", "4", "env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "/usr/local/bin/node", "/usr/local/lib/gen-hooks/gen-hooks.cjs", "apply", "--model", "/etc/gen-hooks/c.yaml", "--stack", stack, "--try", String(TRY_S)], 60_000);
+        const dropped = c.run(["timeout", "-s", "KILL", "4", ...apply(["--model", "/etc/gen-hooks/c.yaml", "--try", String(TRY_S)])], 60_000);
         expect(await waitFor(() => !path(), 30_000, 50), `${label}: apply --try of C cuts the path (its session then dies)`).toBe(true);
         const droppedCut = Date.now();
         // timeout kills its whole process group, as a dropped SSH session's hangup would
