@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, w
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import type { Topology } from "./topology.js";
-import { execResult, type ExecResult } from "./lab.js";
+import type { ExecResult } from "./lab.js";
 import { inRenderedEtc } from "./stacks.js";
 import { cacheDir } from "./releases.js";
 
@@ -88,7 +88,6 @@ export class AltIfupdown {
 
   private exec(argv: string[], mounts: string): ExecResult {
     // the package's /etc over the rendered tree over the machine's (the two share no file)
-    const r = spawnSync("ip", ["netns", "exec", this.topo.lab.ns("host"), ...inRenderedEtc(this.root, argv, mounts)], { encoding: "utf8", timeout: 120_000 });
-    return execResult(r);
+    return this.topo.lab.tryRun("host", inRenderedEtc(this.root, argv, mounts), { timeoutMs: 120_000 });
   }
 }
