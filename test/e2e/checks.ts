@@ -42,6 +42,12 @@ function pingCheck(topo: Topology, what: string, role: string, target: string, f
   return { what, ok, detail: `ping from ${role}${from ? ` -I ${from}` : ""} to ${target}: ${ok ? "answered" : "no answer"}` };
 }
 
+/** The devices n TCP flows to `to` (source ports 40000 up) are hashed onto, asked in one ip process. */
+export function hashedDevices(topo: Topology, to: string, n: number): Set<string> {
+  const flows = Array.from({ length: n }, (_, i) => [to, "ipproto", "tcp", "sport", String(40000 + i), "dport", "443"]);
+  return new Set(topo.lab.routeGetMany("host", flows).flatMap((r) => (r.dev ? [r.dev] : [])));
+}
+
 export function behaviourChecks(topo: Topology): Check[] {
   const { model, lab } = topo;
   const checks: Check[] = [];
@@ -86,8 +92,7 @@ export function behaviourChecks(topo: Topology): Check[] {
       checks.push(routeCheck(topo, `IPv${f} main default uses ${pref.name}`, [remote(f)], pref.interface));
     } else {
       const members = model.uplinks.filter((u) => routable(u, f)).map((u) => u.interface);
-      const flows = Array.from({ length: 64 }, (_, i) => [remote(f), "ipproto", "tcp", "sport", String(40000 + i), "dport", "443"]);
-      const seen = new Set(lab.routeGetMany("host", flows).flatMap((r) => (r.dev ? [r.dev] : [])));
+      const seen = hashedDevices(topo, remote(f), 64);
       const ok = members.every((m) => seen.has(m)) && [...seen].every((d) => members.includes(d));
       checks.push({ what: `IPv${f} flows are spread over ${members.join(", ")}`, ok, detail: `64 TCP flows used ${[...seen].sort().join(", ") || "nothing"}` });
     }

@@ -8,7 +8,7 @@ import type { Plan } from "../../src/plan/types.js";
 import type { Family, Model } from "../../src/model/types.js";
 import { waitFor } from "./lab.js";
 import { REMOTE4, REMOTE6, type Topology } from "./topology.js";
-import { kernelRules, preferredUplink, sample, type Check } from "./checks.js";
+import { hashedDevices, kernelRules, preferredUplink, sample, type Check } from "./checks.js";
 import { countFlows } from "./flows.js";
 import { writeAdminInterfaces } from "./stacks.js";
 import { existsSync, mkdtempSync } from "node:fs";
@@ -73,17 +73,13 @@ export const ifaceOrder = (model: Model): string[] => {
 
 /** Which devices the main default uses now: one (failover) or all hashed flows (balance). */
 export function devicesInUse(topo: Topology): Set<string> {
-  const seen = new Set<string>();
   if (topo.model.mode === "failover") {
     const dev = topo.lab.routeGet("host", [REMOTE4])?.dev;
-    if (dev) seen.add(dev);
-    return seen;
+    return new Set(dev ? [dev] : []);
   }
   // 32 flows in one ip process: one process each made the check's own
   // resolution the switch time under load.
-  const flows = Array.from({ length: 32 }, (_, i) => [REMOTE4, "ipproto", "tcp", "sport", String(40000 + i), "dport", "443"]);
-  for (const r of topo.lab.routeGetMany("host", flows)) if (r.dev) seen.add(r.dev);
-  return seen;
+  return hashedDevices(topo, REMOTE4, 32);
 }
 
 export function expectedInUse(topo: Topology, down: string[]): Set<string> {
