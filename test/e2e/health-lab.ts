@@ -153,6 +153,33 @@ export function trackedThrough(topo: Topology, address: string, filter: string[]
   return r.stdout.split("\n").flatMap((l) => [...l.matchAll(/id=(\d+)/g)].slice(-1).map((m) => m[1])).sort();
 }
 
+/**
+ * conntrack's events in the host from now on (the topology has every flow
+ * report them: net.netfilter.nf_conntrack_events=1). A flow's id is not
+ * unique over time: a new flow with the same original tuple can get the id
+ * of one just destroyed, so removal is told by the DESTROY event.
+ */
+export function trackedEvents(topo: Topology, dir: string): { destroyed(ids: string[]): string[]; createdThrough(address: string, sinceS: number): string[]; log(): string; stop(): void } {
+  const file = join(dir, `conntrack-events-${Date.now()}.log`);
+  const child = topo.lab.spawn("host", ["stdbuf", "-oL", "conntrack", "-E", "-o", "timestamp,id"], file);
+  // conntrack subscribes before it prints anything; give it that moment
+  sleepSync(200);
+  const lines = () => readText(file).split("\n");
+  // the entry's id is the line's last id= (its echo ids come before it)
+  const idOf = (l: string) => [...l.matchAll(/ id=(\d+)/g)].pop()?.[1];
+  const timeOf = (l: string) => Number(/^\[(\d+\.\d+)\]/.exec(l)?.[1] ?? 0);
+  return {
+    destroyed: (ids) => {
+      const gone = new Set(lines().filter((l) => l.includes("[DESTROY]")).map(idOf));
+      return ids.filter((id) => gone.has(id));
+    },
+    // flows to the remote started since then whose replies come to this address
+    createdThrough: (address, sinceS) => lines().filter((l) => l.includes("[NEW]") && timeOf(l) >= sinceS && l.includes(` dst=${REMOTE4} `) && new RegExp(`src=${REMOTE4.replace(/\./g, "\\.")} dst=${address.replace(/\./g, "\\.")} `).test(l)),
+    log: () => lines().slice(-60).join("\n"),
+    stop: () => topo.lab.stop(child),
+  };
+}
+
 /** The lab's own event.d hook in a rendered tree: the container's changes land in LAB_EVENTS. */
 export const LAB_EVENTS = "/run/lab-health-events";
 export function addEventHook(rendered: string): void {

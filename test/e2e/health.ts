@@ -7,7 +7,7 @@ import type { Uplink } from "../../src/model/types.js";
 import { sleep, waitFor } from "./lab.js";
 import { REMOTE4, type Topology } from "./topology.js";
 import { devicesInUse, expectedInUse, sameSet, tally } from "./proofs.js";
-import { dropAt, type EventSource, killUpstream, longLivedTcp, reviveUpstream, selectedBy, TCP_PORT, trackedThrough } from "./health-lab.js";
+import { dropAt, type EventSource, killUpstream, longLivedTcp, reviveUpstream, selectedBy, TCP_PORT, trackedEvents, trackedThrough } from "./health-lab.js";
 
 /**
  * Each checked uplink's provider dies behind its live link: traffic and the
@@ -35,6 +35,7 @@ export async function deadProviderProof(topo: Topology, prober: EventSource, lab
     const want = expectedInUse(topo, [u.interface]);
     const changed = () => sameSet(devicesInUse(topo), want) && prober.events().includes(`${u.name} down ${u.interface}`);
     // the flows through it when it fails (the LAN's NATed pings, the host's own checks)
+    const events = trackedEvents(topo, dir);
     const failing = trackedThrough(topo, address);
     // (in failover the LAN's pings are NATed through the uplink in use: something to remove)
     if (tracking && lan && model.mode === "failover" && before.has(u.interface)) expect(failing.length, `${label}: flows tracked through ${u.name} before it fails`).toBeGreaterThan(0);
@@ -42,6 +43,7 @@ export async function deadProviderProof(topo: Topology, prober: EventSource, lab
     killUpstream(topo, u);
     const moved = await waitFor(changed, limits.downMs + 5000, 20);
     const downMs = Date.now() - t0;
+    const movedS = Date.now() / 1000;
     expect(moved, `${label}: ${u.name}'s provider dead: traffic on ${[...want].join(",")} (now ${[...devicesInUse(topo)].join(",")}); events: ${prober.events().join("; ")}\n${prober.log()}`).toBe(true);
     expect(downMs, `${label}: ${u.name} dead -> traffic moved`).toBeLessThanOrEqual(limits.downMs);
     for (const s of selectedBy(topo, u))
@@ -50,9 +52,13 @@ export async function deadProviderProof(topo: Topology, prober: EventSource, lab
     // probes still leave by the dead uplink (so that they see it come back)
     expect(lab.routeGet("host", [u.check!.targets[0], "oif", u.interface])?.dev, `${label}: ${u.name}'s probes keep their link`).toBe(u.interface);
     expect(lab.ping("host", REMOTE4, { count: 3, waitS: 2 }), `${label}: the internet answers with ${u.name} dead`).toBe(true);
-    // the flows tracked through it when it failed went (the LAN's pings go on through another); the survivor's stayed
-    const left = trackedThrough(topo, address).filter((id) => failing.includes(id));
-    expect(left, `${label}: flows tracked through ${u.name} when it failed that remain\n${lab.tryRun("host", ["conntrack", "-L", "--reply-dst", address]).stdout.slice(0, 3000)}`).toEqual([]);
+    // the flows tracked through it when it failed were removed (the LAN's pings go on through another), and none started through it since; the survivor's stayed
+    const removed = await waitFor(() => events.destroyed(failing).length === failing.length, 2000, 100);
+    const since = events.createdThrough(address, movedS);
+    events.stop();
+    const listing = () => `now: ${lab.tryRun("host", ["conntrack", "-L", "-o", "id", "--reply-dst", address]).stdout.slice(0, 3000)}\nevents:\n${events.log()}\nchecks: ${prober.events().join("; ")} (${downMs} ms)\n${prober.log()}`;
+    expect(removed, `${label}: flows tracked through ${u.name} when it failed, not removed: ${failing.filter((id) => !events.destroyed(failing).includes(id)).join(", ")}\n${listing()}`).toBe(true);
+    expect(since, `${label}: flows to the remote started through ${u.name} after it failed\n${listing()}`).toEqual([]);
     if (tracking) expect(trackedThrough(topo, survivorAddress, tcpFlow), `${label}: ${survivor.name}'s TCP connection stays tracked`).toEqual(survivorFlows);
     // what the stack does meanwhile (an ifup, a networkd restart) leaves it down
     await whileDown(u);

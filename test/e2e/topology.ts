@@ -64,6 +64,8 @@ const firstAddress = (prefix: string) => prefix.split("/")[0];
 export function buildTopology(lab: Lab, model: Model): Topology {
   const plan = buildPlan(model);
   lab.addNs("host");
+  // every flow reports its removal to a listener (with the default, 2, only flows started while one listens do): the health proofs watch them
+  lab.sh("host", "sysctl -q -w net.netfilter.nf_conntrack_events=1");
   lab.addNs("net");
   lab.sh("net", "sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1");
   const remotes = [REMOTE4, REMOTE6, ...model.uplinks.flatMap((u) => u.destinations.map((d) => firstAddress(d.text))), ...model.uplinks.flatMap((u) => u.check?.targets ?? [])];
