@@ -21,6 +21,23 @@ function scaleModel(uplinks, prefixes) {
   return path;
 }
 
+/** The same model with each uplink's prefixes in a list file (destination-lists) instead of inline. */
+function scaleListModel(uplinks, prefixes) {
+  const dir = join(work, `lists-${uplinks}-${prefixes}`);
+  mkdirSync(join(dir, "lists"), { recursive: true });
+  const per = Array.from({ length: uplinks }, () => []);
+  for (let i = 0; i < prefixes; i++) per[i % uplinks].push(benchPrefix(i));
+  const lines = ["version: 1", "uplinks:"];
+  for (let u = 0; u < uplinks; u++) {
+    const net = `100.${64 + (u >> 8)}.${u & 255}`;
+    writeFileSync(join(dir, `lists/u${u}.txt`), `# bench: uplink u${u}\n${per[u].join("\n")}\n`);
+    lines.push(`  - name: u${u}`, `    interface: e${u}`, `    address: ${net}.2/24`, `    gateway: ${net}.1`, `    destination-lists: [lists/u${u}.txt]`);
+  }
+  const path = join(dir, "model.yaml");
+  writeFileSync(path, lines.join("\n") + "\n");
+  return path;
+}
+
 /** The scale model as netplan YAML: pins as routes in a table, one rule per table. */
 function scaleNetplan(uplinks, prefixes) {
   const per = Array.from({ length: uplinks }, () => []);
@@ -48,16 +65,17 @@ function timeRun(args) {
 }
 
 /**
- * Median time and peak memory of `runs` renders of the model with --target
- * all (and extra arguments); between() runs after each, so that a peer's
- * runs alternate with ours.
+ * Median time and peak memory of `runs` runs of gen-hooks with these
+ * arguments; between() runs after each, so that a peer's runs alternate with
+ * ours. A render (--root) gets a fresh folder each time.
  */
-function timeRenders(model, extra, runs, between = () => {}) {
+function timeOurs(args, runs, between = () => {}) {
   const times = [];
   let rss = 0;
   for (let i = 0; i < runs; i++) {
     const root = join(work, `out-${i}`);
-    const r = timeRun([process.execPath, "--require", join(here, "rss.cjs"), bin, "--target", "all", ...extra, "--model", model, "--root", root]);
+    const argv = args.map((a) => (a === "ROOT" ? root : a));
+    const r = timeRun([process.execPath, "--require", join(here, "rss.cjs"), bin, ...argv]);
     times.push(r.ms);
     rss = Math.max(rss, r.rssMiB ?? 0);
     rmSync(root, { recursive: true, force: true });
@@ -66,15 +84,31 @@ function timeRenders(model, extra, runs, between = () => {}) {
   return { ms: median(times), rssMiB: rss };
 }
 
+const timeRenders = (model, extra, runs, between) => timeOurs(["--target", "all", ...extra, "--model", model, "--root", "ROOT"], runs, between);
+
+/**
+ * 64 uplinks sharing `prefixes` prefixes, inline and from lists: render
+ * (networkd's files and the shared ones: what netplan generate writes),
+ * check and explain, each alternated with netplan generate on the
+ * equivalent netplan file.
+ */
 function renderAtScale(prefixes, runs = 5) {
-  const model = scaleModel(64, prefixes);
+  const inline = scaleModel(64, prefixes);
+  const lists = scaleListModel(64, prefixes);
   const netplanRoot = has("netplan") ? scaleNetplan(64, prefixes) : undefined;
   const peer = [];
-  // networkd's files and the shared ones: what netplan generate's output does
-  const ours = timeRenders(model, ["--stack", "networkd"], runs, () => {
+  const netplan = () => {
     if (netplanRoot) peer.push(timeRun(["netplan", "generate", "--root-dir", netplanRoot]).ms);
-  });
-  return { ...ours, netplanMs: netplanRoot ? median(peer) : undefined };
+  };
+  const out = {};
+  for (const [name, model] of [["inline", inline], ["lists", lists]]) {
+    out[name] = {
+      render: timeRenders(model, ["--stack", "networkd"], runs, netplan),
+      check: timeOurs(["check", "--model", model], runs, netplan),
+      explain: timeOurs(["explain", "--model", model, "--to", benchPrefix(prefixes - 1).split("/")[0]], runs, netplan),
+    };
+  }
+  return { ...out, netplanMs: netplanRoot ? median(peer) : undefined };
 }
 
 /** Two uplinks, n prefixes pinned to one of them from a list file (destination-lists). */
@@ -102,10 +136,16 @@ if (has("netplan")) {
 const r20 = renderAtScale(20000);
 const r40 = renderAtScale(40000);
 const list = renderList(250000);
+// memory per prefix: the peak's growth over the two halves of 250,000
+const list0 = renderList(0);
+const list125 = renderList(125000);
+const kibPer1000 = (a, b, n) => ((b.rssMiB - a.rssMiB) * 1024) / (n / 1000);
 
+// GEN_HOOKS_BENCH_SKIP=apply,health leaves out the lab parts (minutes, root)
+const skip = new Set((process.env.GEN_HOOKS_BENCH_SKIP ?? "").split(",").filter(Boolean));
 let apply = { skipped: "not run" };
 const viteNode = join(here, "../node_modules/.bin/vite-node");
-const a = spawnSync(viteNode, [join(here, "apply.ts"), "20000"], { encoding: "utf8", maxBuffer: 1 << 26 });
+const a = skip.has("apply") ? { stdout: "", stderr: "GEN_HOOKS_BENCH_SKIP" } : spawnSync(viteNode, [join(here, "apply.ts"), "20000"], { encoding: "utf8", maxBuffer: 1 << 26 });
 try {
   apply = JSON.parse(a.stdout.trim().split("\n").pop());
 } catch {
@@ -114,21 +154,31 @@ try {
 
 // health checks: a dead provider behind a live link, 5 times per stack, beside seed 001's ping loop
 let health = { skipped: "not run" };
-const h = spawnSync(viteNode, [join(here, "health.ts"), "5"], { encoding: "utf8", maxBuffer: 1 << 26 });
+const h = skip.has("health") ? { stdout: "", stderr: "GEN_HOOKS_BENCH_SKIP" } : spawnSync(viteNode, [join(here, "health.ts"), "5"], { encoding: "utf8", maxBuffer: 1 << 26 });
 try {
   health = JSON.parse(h.stdout.trim().split("\n").pop());
 } catch {
   health = { skipped: `health bench failed: ${h.stderr.slice(-400)}` };
 }
 
-const vs = (r) => (r.netplanMs ? ` (${(r.ms / r.netplanMs).toFixed(2)}x netplan)` : "");
 const f = (ms) => (ms === undefined || ms === null ? "n/a" : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
-const rows = [
-  ["start-up, --target all --root, example model", `${f(s.ours)} (${s.ratio.toFixed(2)}x node -e 0 = ${f(s.bare)})`, "≤ 1.3x", netplanSmall !== undefined ? `netplan generate, 2 uplinks: ${f(netplanSmall)}` : "n/a"],
-  ["render, 64 uplinks, 20,000 prefixes", `${f(r20.ms)}, ${r20.rssMiB.toFixed(0)} MiB peak${vs(r20)}`, "≤ 1.0x netplan, ≤ 200 MiB", `netplan generate: ${f(r20.netplanMs)}`],
-  ["render, 64 uplinks, 40,000 prefixes", `${f(r40.ms)}, ${r40.rssMiB.toFixed(0)} MiB peak${vs(r40)}; 40k/20k ${(r40.ms / r20.ms).toFixed(2)}`, "≤ 1.0x netplan, ratio ≤ 2", `netplan generate: ${f(r40.netplanMs)}`],
-  ["render, 250,000 prefixes from a list, 2 uplinks", `${f(list.ms)}, ${list.rssMiB.toFixed(0)} MiB peak`, "≤ 2 s, ≤ 300 MiB", "n/a"],
-];
+const vs = (r, peerMs) => (peerMs ? ` (${(r.ms / peerMs).toFixed(2)}x netplan)` : "");
+const rows = [["start-up, --target all --root, example model", `${f(s.ours)} (${s.ratio.toFixed(2)}x node -e 0 = ${f(s.bare)})`, "≤ 1.3x", netplanSmall !== undefined ? `netplan generate, 2 uplinks: ${f(netplanSmall)}` : "n/a"]];
+for (const [n, r, prev] of [["20,000", r20], ["40,000", r40, r20]])
+  for (const kind of ["inline", "lists"]) {
+    const m = r[kind];
+    const growth = (what) => (prev ? `; 40k/20k ${(m[what].ms / prev[kind][what].ms).toFixed(2)}` : "");
+    rows.push(
+      [`render, 64 uplinks, ${n} prefixes ${kind === "inline" ? "inline" : "from lists"}`, `${f(m.render.ms)}, ${m.render.rssMiB.toFixed(0)} MiB peak${vs(m.render, r.netplanMs)}${growth("render")}`, `≤ 1.0x netplan, ≤ 200 MiB${prev ? ", ratio ≤ 2" : ""}`, `netplan generate: ${f(r.netplanMs)}`],
+      [`check / explain, same model`, `${f(m.check.ms)}${vs(m.check, r.netplanMs)} / ${f(m.explain.ms)}${vs(m.explain, r.netplanMs)}; ${Math.max(m.check.rssMiB, m.explain.rssMiB).toFixed(0)} MiB peak`, "≤ 1.0x netplan", `netplan generate: ${f(r.netplanMs)}`],
+    );
+  }
+rows.push([
+  "render, 250,000 prefixes from a list, 2 uplinks",
+  `${f(list.ms)}, ${list.rssMiB.toFixed(0)} MiB peak (${list0.rssMiB.toFixed(0)} MiB with an empty list; per 1,000 prefixes ${kibPer1000(list0, list125, 125000).toFixed(0)} KiB up to 125,000, ${kibPer1000(list125, list, 125000).toFixed(0)} KiB beyond)`,
+  "≤ 2 s, ≤ 300 MiB, linear",
+  "n/a",
+]);
 if ("skipped" in apply) rows.push(["apply, 20,000 prefixes, 2 uplinks", `skipped: ${apply.skipped}`, "", ""]);
 else
   rows.push(

@@ -115,7 +115,7 @@ function restore(root: string, io: ApplyIo, current: Applied | undefined): void 
   const stack = current?.stack ?? previous?.stack ?? "ifupdown";
   const c = change(root, stack, current?.plan, previous?.plan, files, absent);
   runSteps(c.t.before, io);
-  writeTree(root, files, absent);
+  writeTree(root, files, absent, true);
   runSteps(c.t.after, io);
   record(root, previous);
   rmSync(dir, { recursive: true, force: true });
@@ -146,7 +146,7 @@ export function apply(opts: { root: string; modelPath: string; plan: Plan; stack
   keepPrevious(root, c, applied);
   try {
     runSteps(c.t.before, io);
-    writeTree(root, files, stale);
+    writeTree(root, files, stale, true);
     record(root, { model: opts.modelPath, stack, plan });
     runSteps(c.t.after, io);
   } catch (err) {

@@ -41,8 +41,9 @@ interface FastList {
 }
 
 /**
- * The text with each long address list replaced by a marker padded to the
- * same length (so every offset and position stays), and the lists taken out.
+ * The text with each long address list replaced by a marker, and the lists
+ * taken out. A list is on one line, so every line keeps its number; an item's
+ * own position is worked out from the original text.
  */
 function extractAddressLists(text: string): { text: string; lists: FastList[] } {
   const lists: FastList[] = [];
@@ -53,9 +54,8 @@ function extractAddressLists(text: string): { text: string; lists: FastList[] } 
     if (items.length > 0 && items[items.length - 1] === "") items.pop(); // a trailing comma
     if (!items.every((i) => ADDRESS_ITEM.test(i))) return whole;
     const m = marker(lists.length);
-    if (m.length > body.length) return whole;
     lists.push({ open: offset + head.length, items });
-    return `${head}[${m}${" ".repeat(body.length - m.length)}]${tail}`;
+    return `${head}[${m}]${tail}`;
   });
   return { text: out, lists };
 }
@@ -88,11 +88,23 @@ export function parseModelText(text: string, file: string): LoadedModel {
       text,
     );
   }
-  const locate = (path: readonly PathSeg[], at: "value" | "key" = "value"): SourcePos =>
-    toPos(findOffset(doc, path, at, (seq, i) => {
+  let originalLines: LineCounter | undefined;
+  const originalPos = (offset: number): SourcePos => {
+    if (!originalLines) {
+      originalLines = new LineCounter();
+      originalLines.addNewLine(0);
+      for (let at = text.indexOf("\n"); at >= 0; at = text.indexOf("\n", at + 1)) originalLines.addNewLine(at + 1);
+    }
+    const p = originalLines.linePos(offset);
+    return { line: p.line, col: p.col };
+  };
+  const locate = (path: readonly PathSeg[], at: "value" | "key" = "value"): SourcePos => {
+    const found = findOffset(doc, path, at, (seq, i) => {
       const only = seq.items.length === 1 && isScalar(seq.items[0]) ? fastByMarker.get(String(seq.items[0].value)) : undefined;
-      return only && i < only.items.length ? fastItemOffset(text, only, i) : undefined;
-    }));
+      return only && i < only.items.length ? originalPos(fastItemOffset(text, only, i)) : undefined;
+    });
+    return typeof found === "number" ? toPos(found) : found;
+  };
   let data: unknown;
   try {
     // The lists taken out go back in where their marker is.
@@ -124,7 +136,8 @@ function firstLine(msg: string): string {
   return msg.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
 }
 
-function findOffset(doc: Document, path: readonly PathSeg[], at: "value" | "key", fastItem: (seq: YAMLSeq, i: number) => number | undefined): number {
+/** The offset of the node at path in the parsed text, or the position of an item of a list taken out. */
+function findOffset(doc: Document, path: readonly PathSeg[], at: "value" | "key", fastItem: (seq: YAMLSeq, i: number) => SourcePos | undefined): number | SourcePos {
   let node: unknown = doc.contents;
   let best = rangeStart(node) ?? 0;
   for (let i = 0; i < path.length; i++) {

@@ -87,15 +87,20 @@ export function buildPlan(model: Model): Plan {
   }
 
   type RouteSpec = Omit<PlanRoute, "destination" | "tableName" | "onlink" | "scopeLink"> & Partial<Pick<PlanRoute, "onlink" | "scopeLink">>;
+  // field by field, not by spreading: a destination set makes hundreds of thousands
   const fullRoute = (r: RouteSpec): PlanRoute => ({
-    via: undefined,
-    src: undefined,
-    metric: undefined,
-    ...r,
+    family: r.family,
+    to: r.to,
     destination: r.to === "default" ? anyPrefix(r.family) : r.to,
-    tableName: r.table === MAIN_TABLE ? "main" : tableName.get(r.table)!,
+    via: r.via,
+    dev: r.dev,
+    src: r.src,
     onlink: r.onlink ?? false,
     scopeLink: r.scopeLink ?? false,
+    table: r.table,
+    tableName: r.table === MAIN_TABLE ? "main" : tableName.get(r.table)!,
+    metric: r.metric,
+    why: r.why,
   });
   /** A route through dev, added by dev's own hook. */
   const route = (r: RouteSpec): void => {
@@ -147,6 +152,7 @@ export function buildPlan(model: Model): Plan {
         if (model.mode === "failover")
           route({ family: f, to: "default", dev: u.interface, src, table: MAIN_TABLE, metric: metricOf.get(u.name), ...viaFields, why: `${u.name}: main default, failover order` });
         const pinned = u.destinations.filter((d) => d.family === f);
+        const pinnedWhy = `${u.name}: pinned destination`;
         if (pinned.length > 0) {
           const set: PlanDestinationSet = {
             uplink: u.name,
@@ -157,7 +163,7 @@ export function buildPlan(model: Model): Plan {
             count: pinned.length,
             file: `${ROUTES_DIR}/${u.name}-ipv${f}.routes`,
             unit: `gen-hooks-${u.name}-ipv${f}-routes.service`,
-            routes: pinned.map((d) => fullRoute({ family: f, to: d.text, dev: u.interface, src, table: destTable!, ...viaFields, why: `${u.name}: pinned destination` })),
+            routes: pinned.map((d) => fullRoute({ family: f, to: d.text, dev: u.interface, src, table: destTable!, ...viaFields, why: pinnedWhy })),
             ifupdownInline: pinned.length <= IFUPDOWN_INLINE_MAX,
             networkdInline: pinned.length <= NETWORKD_INLINE_MAX,
           };

@@ -1,7 +1,11 @@
 // All file output. Every file is first written to a temporary file in its
-// own folder and fsynced; only when all are staged are they renamed into
-// place, so a failure leaves no partial tree.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
+// own folder; only when all are staged are they renamed into place, so a
+// failure leaves no partial tree. A file that replaces one is flushed to disk
+// before the rename, so that a crash leaves the old file or the new one,
+// never an empty one; a new file is not (as GLib's g_file_set_contents, which
+// netplan writes with), so rendering into an empty tree (a package's) syncs
+// nothing, unless every file must be (apply: the host boots from them).
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { RenderedFile } from "../pipeline.js";
 import { UsageError } from "../errors.js";
@@ -54,9 +58,9 @@ function refusal(root: string, err: unknown): Error {
   return why ? new UsageError(`cannot write under ${root}: ${why} (${e.path ?? root}); nothing was written`) : (err as Error);
 }
 
-/** Write files atomically, then remove stale owned files. */
-export function writeTree(root: string, files: RenderedFile[], stale: string[] = []): string[] {
-  const staged: { tmp: string; dest: string }[] = [];
+/** Write files atomically, then remove stale owned files; with durable, every file reaches the disk before it is in place. */
+export function writeTree(root: string, files: RenderedFile[], stale: string[] = [], durable = false): string[] {
+  const staged: { tmp: string; dest: string; replaced: boolean }[] = [];
   const created: string[] = []; // folders made here, removed again on failure
   try {
     for (const f of files) {
@@ -64,11 +68,12 @@ export function writeTree(root: string, files: RenderedFile[], stale: string[] =
       const made = mkdirSync(dirname(dest), { recursive: true });
       if (made) created.push(made);
       const tmp = join(dirname(dest), `.${f.path.split("/").pop()}.gen-hooks-${process.pid}.tmp`);
+      const replaced = durable || existsSync(dest);
       const fd = openSync(tmp, "w", f.mode);
-      staged.push({ tmp, dest });
+      staged.push({ tmp, dest, replaced });
       try {
         writeSync(fd, f.content);
-        fsyncSync(fd);
+        if (replaced) fsyncSync(fd);
       } finally {
         closeSync(fd);
       }
@@ -80,7 +85,7 @@ export function writeTree(root: string, files: RenderedFile[], stale: string[] =
   }
   for (const s of staged) renameSync(s.tmp, s.dest);
   for (const path of stale) rmSync(installPath(root, path), { force: true });
-  for (const dir of new Set(staged.map((s) => dirname(s.dest)))) {
+  for (const dir of new Set(staged.filter((s) => s.replaced).map((s) => dirname(s.dest)))) {
     // the renames themselves must reach the disk
     try {
       const fd = openSync(dir, "r");

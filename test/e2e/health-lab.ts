@@ -159,7 +159,7 @@ export function trackedThrough(topo: Topology, address: string, filter: string[]
  * unique over time: a new flow with the same original tuple can get the id
  * of one just destroyed, so removal is told by the DESTROY event.
  */
-export function trackedEvents(topo: Topology, dir: string): { destroyed(ids: string[]): string[]; createdThrough(address: string, sinceS: number): string[]; log(): string; stop(): void } {
+export function trackedEvents(topo: Topology, dir: string): { destroyed(ids: string[]): string[]; createdThrough(address: string, sinceS: number): string[]; log(): string; matching(text: string): string[]; stop(): void } {
   const file = join(dir, `conntrack-events-${Date.now()}.log`);
   const child = topo.lab.spawn("host", ["stdbuf", "-oL", "conntrack", "-E", "-o", "timestamp,id"], file);
   // conntrack subscribes before it prints anything; give it that moment
@@ -176,6 +176,7 @@ export function trackedEvents(topo: Topology, dir: string): { destroyed(ids: str
     // flows to the remote started since then whose replies come to this address
     createdThrough: (address, sinceS) => lines().filter((l) => l.includes("[NEW]") && timeOf(l) >= sinceS && l.includes(` dst=${REMOTE4} `) && new RegExp(`src=${REMOTE4.replace(/\./g, "\\.")} dst=${address.replace(/\./g, "\\.")} `).test(l)),
     log: () => lines().slice(-60).join("\n"),
+    matching: (text) => lines().filter((l) => l.includes(text)),
     stop: () => topo.lab.stop(child),
   };
 }

@@ -25,6 +25,7 @@ export async function deadProviderProof(topo: Topology, prober: EventSource, lab
     const survivorAddress = survivor.addresses[0].address;
     // a LAN flow (NATed through whichever uplink carries it) and a TCP connection of the host's own through the survivor
     const pingers = lan ? [lab.spawn(lan.role, ["ping", "-q", "-i", "0.2", REMOTE4], join(dir, "ping-lan.log"))] : [];
+    const events = trackedEvents(topo, dir);
     const tcp = longLivedTcp(topo, survivorAddress, dir);
     const tcpFlow = ["-p", "tcp", "--dport", String(TCP_PORT)];
     // the kernel tracks connections only where something uses the tracking (here the NAT)
@@ -35,7 +36,6 @@ export async function deadProviderProof(topo: Topology, prober: EventSource, lab
     const want = expectedInUse(topo, [u.interface]);
     const changed = () => sameSet(devicesInUse(topo), want) && prober.events().includes(`${u.name} down ${u.interface}`);
     // the flows through it when it fails (the LAN's NATed pings, the host's own checks)
-    const events = trackedEvents(topo, dir);
     const failing = trackedThrough(topo, address);
     // (in failover the LAN's pings are NATed through the uplink in use: something to remove)
     if (tracking && lan && model.mode === "failover" && before.has(u.interface)) expect(failing.length, `${label}: flows tracked through ${u.name} before it fails`).toBeGreaterThan(0);
@@ -55,7 +55,6 @@ export async function deadProviderProof(topo: Topology, prober: EventSource, lab
     // the flows tracked through it when it failed were removed (the LAN's pings go on through another), and none started through it since; the survivor's stayed
     const removed = await waitFor(() => events.destroyed(failing).length === failing.length, 2000, 100);
     const since = events.createdThrough(address, movedS);
-    events.stop();
     const listing = () => `now: ${lab.tryRun("host", ["conntrack", "-L", "-o", "id", "--reply-dst", address]).stdout.slice(0, 3000)}\nevents:\n${events.log()}\nchecks: ${prober.events().join("; ")} (${downMs} ms)\n${prober.log()}`;
     expect(removed, `${label}: flows tracked through ${u.name} when it failed, not removed: ${failing.filter((id) => !events.destroyed(failing).includes(id)).join(", ")}\n${listing()}`).toBe(true);
     expect(since, `${label}: flows to the remote started through ${u.name} after it failed\n${listing()}`).toEqual([]);
@@ -73,7 +72,9 @@ export async function deadProviderProof(topo: Topology, prober: EventSource, lab
     expect(upMs, `${label}: ${u.name} back -> traffic back`).toBeLessThanOrEqual(limits.upMs);
     for (const s of selectedBy(topo, u)) expect(s.dev, `${label}: ${u.name} up: ${s.what} leaves by it again`).toBe(u.interface);
     for (const p of pingers) lab.stop(p);
-    expect(tcp.stop(), `${label}: a TCP connection through ${survivor.name} outlives ${u.name}'s failure and return`).toBeUndefined();
+    const tcpEnd = tcp.stop();
+    events.stop();
+    expect(tcpEnd, `${label}: a TCP connection through ${survivor.name} outlives ${u.name}'s failure and return\nits flow: ${events.matching(`dport=${TCP_PORT} `).join("\n")}\nchecks: ${prober.events().join("; ")}\n${prober.log()}`).toBeUndefined();
     if (!u.fallback) {
       // the kill switch holds for a lost carrier too (ifdown, networkd, the kernel's linkdown: whichever the stack does)
       const link = topo.link.get(u.interface)!;
