@@ -91,23 +91,52 @@ export function parseInterfaceCidr(text: string): Cidr | string {
   };
 }
 
-// Canonical dotted quad (no leading zeros), optional /len.
-const IPV4_PREFIX = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\/(3[0-2]|[12]?\d))?$/;
+/**
+ * A decimal number of 1 to 3 digits without a leading zero at text[at..]
+ * ending before `end` (a character code) or the text's end: [value, next
+ * index], or undefined.
+ */
+function decimalAt(text: string, at: number, end: number): [number, number] | undefined {
+  let value = 0;
+  let i = at;
+  for (; i < text.length && i - at < 4; i++) {
+    const c = text.charCodeAt(i);
+    if (c === end) break;
+    if (c < 48 || c > 57) return undefined;
+    value = value * 10 + (c - 48);
+  }
+  const digits = i - at;
+  if (digits === 0 || digits > 3 || (digits > 1 && text.charCodeAt(at) === 48)) return undefined;
+  return [value, i];
+}
 
 /**
- * The common case of parsePrefix without address objects (destination sets
- * run to hundreds of thousands): a canonical IPv4 prefix without host bits.
- * Anything else is undefined and takes the general path, which words errors.
+ * The common case of parsePrefix without address objects or regular
+ * expressions (destination sets run to hundreds of thousands): a canonical
+ * IPv4 prefix (dotted quad without leading zeros, optional /len) without host
+ * bits. Anything else is undefined and takes the general path, which words
+ * errors.
  */
 function fastIpv4Prefix(text: string): Prefix | undefined {
-  const m = IPV4_PREFIX.exec(text);
-  if (!m) return undefined;
-  const len = m[5] === undefined ? 32 : Number(m[5]);
-  if (len < 32) {
-    const value = ((Number(m[1]) << 24) | (Number(m[2]) << 16) | (Number(m[3]) << 8) | Number(m[4])) >>> 0;
-    if (len === 0 ? value !== 0 : (value << len) >>> 0 !== 0) return undefined;
+  let value = 0;
+  let at = 0;
+  for (let part = 0; part < 4; part++) {
+    const d = decimalAt(text, at, part < 3 ? 46 /* . */ : 47 /* / */);
+    if (!d || d[0] > 255) return undefined;
+    value = value * 256 + d[0];
+    at = d[1];
+    if (part < 3) {
+      if (text.charCodeAt(at) !== 46) return undefined;
+      at++;
+    }
   }
-  return { family: 4, text: m[5] === undefined ? `${text}/32` : text };
+  if (at === text.length) return { family: 4, text: `${text}/32` };
+  if (text.charCodeAt(at) !== 47) return undefined;
+  const len = decimalAt(text, at + 1, -1);
+  if (!len || len[1] !== text.length || len[0] > 32) return undefined;
+  // host bits set: the general path says so
+  if (len[0] < 32 && value % 2 ** (32 - len[0]) !== 0) return undefined;
+  return { family: 4, text };
 }
 
 /** A selector: a host (becomes /32 or /128) or a prefix without host bits. */
