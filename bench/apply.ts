@@ -9,7 +9,10 @@ import { join } from "node:path";
 import { loadModelFile } from "../src/model/load.js";
 import { validateModel } from "../src/model/validate.js";
 import { labUnavailable, waitFor, type Lab } from "../test/e2e/lab.js";
-import { Ifupdown, Networkd, withHost, writeAdminInterfaces } from "../test/e2e/stacks.js";
+import { Ifupdown, Networkd, withHost, withTopology, writeAdminInterfaces } from "../test/e2e/stacks.js";
+import { addManagement, Container } from "../test/e2e/boot.js";
+import { bootUnavailable, ensureRoot, selectedReleases } from "../test/e2e/releases.js";
+import type { Model } from "../src/model/types.js";
 
 const prefixes = Number(process.argv[2] ?? 20000);
 const bin = new URL("../dist/gen-hooks.cjs", import.meta.url).pathname;
@@ -47,6 +50,46 @@ ${side("eth1", "198.51.100.2/24", "198.51.100.1", 1101, dests[0], 100)}${side("e
 
 const rulesCount = (lab: Lab) => lab.run("host", ["ip", "-4", "rule", "show"]).trim().split("\n").length;
 const lastRoute = (lab: Lab, table: number, dest: string) => lab.tryRun("host", ["ip", "route", "show", "table", String(table), dest]).stdout.trim() !== "";
+
+/**
+ * Per release and stack: boot -> the last pinned route in place, and the
+ * stack's own start after a stop (ifdown -a / ifup -a; networkd stopped and
+ * started, which starts the service that loads the sets) -> the last route
+ * back.
+ */
+async function booted(m: Model, path: string, dir: string, last: string[]): Promise<Record<string, { bootMs: number | null; applyMs: number | null }>> {
+  const out: Record<string, { bootMs: number | null; applyMs: number | null }> = {};
+  for (const release of selectedReleases()) {
+    const lower = await ensureRoot(release);
+    for (const stack of ["ifupdown", "networkd"] as const) {
+      const root = join(dir, `booted-${release.codename}-${stack}`);
+      execFileSync(process.execPath, [bin, "--target", "all", "--stack", stack, "--model", path, "--root", root]);
+      if (stack === "ifupdown") writeAdminInterfaces(root);
+      out[`Debian ${release.version} ${stack}`] = await withTopology(m, async (topo) => {
+        addManagement(topo);
+        const held = () => lastRoute(topo.lab, 1101, last[0]) && lastRoute(topo.lab, 1102, last[1]);
+        const gone = () => !lastRoute(topo.lab, 1101, last[0]) && !lastRoute(topo.lab, 1102, last[1]);
+        const c = new Container(topo, release, lower, stack, join(dir, `c-${release.codename}-${stack}`));
+        c.install(root);
+        try {
+          const t0 = Date.now();
+          await c.boot();
+          const bootMs = (await waitFor(held, LIMIT_MS, 20)) ? Date.now() - t0 : null;
+          const [stop, start] = stack === "ifupdown" ? [["ifdown", "-a"], ["ifup", "-a"]] : [["systemctl", "stop", "systemd-networkd.service", "systemd-networkd.socket"], ["systemctl", "start", "systemd-networkd.service"]];
+          await c.run(stop, LIMIT_MS);
+          if (!(await waitFor(gone, 30_000, 50))) return { bootMs, applyMs: null };
+          const t1 = Date.now();
+          await c.run(start, LIMIT_MS);
+          const applyMs = (await waitFor(held, LIMIT_MS, 20)) ? Date.now() - t1 : null;
+          return { bootMs, applyMs };
+        } finally {
+          await c.poweroff();
+        }
+      });
+    }
+  }
+  return out;
+}
 
 async function main() {
   const why = labUnavailable();
@@ -98,6 +141,9 @@ async function main() {
         out.networkdRules = rulesCount(lab);
       });
     }
+
+    // under the real init: each release's systemd booted with the stack's files, then the stack taken down and up again
+    if (!bootUnavailable()) out.booted = await booted(m, path, dir, last);
 
     // peer: netplan generate, then networkd applying its output
     if (spawnSync("sh", ["-c", "command -v netplan"]).status === 0) {

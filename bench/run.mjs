@@ -184,6 +184,8 @@ else
   rows.push(
     ["apply, ifupdown: ifup -a, 20,000 prefixes", `${f(apply.ifupdownMs)} (ifdown -a ${f(apply.ifdownMs)}), ${apply.ifupdownRules} IPv4 rules`, "≤ 2 s, ≤ 40 rules", "n/a (netplan has no ifupdown backend)"],
     ["apply, networkd: last route held", `${f(apply.networkdMs)}, ${apply.networkdRules} IPv4 rules`, "≤ 2 s", `networkd applying netplan's output: ${apply.netplanNetworkdMs === null ? "not settled in 120 s" : f(apply.netplanNetworkdMs)} (netplan generate ${f(apply.netplanGenerateMs)})`],
+    // under the real init: the stack started again after a stop (ifup -a; networkd started), and a boot
+    ...Object.entries(apply.booted ?? {}).map(([what, b]) => [`apply under the real init, ${what}: stack start -> last route held (boot -> held)`, `${f(b.applyMs)} (${f(b.bootMs)})`, "≤ 2 s", "n/a"]),
   );
 if ("skipped" in health) rows.push(["health check, dead provider", `skipped: ${health.skipped}`, "", ""]);
 else {

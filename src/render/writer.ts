@@ -5,7 +5,7 @@
 // never an empty one; a new file is not (as GLib's g_file_set_contents, which
 // netplan writes with), so rendering into an empty tree (a package's) syncs
 // nothing, unless every file must be (apply: the host boots from them).
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { RenderedFile } from "../pipeline.js";
 import { UsageError } from "../errors.js";
@@ -58,13 +58,26 @@ function refusal(root: string, err: unknown): Error {
   return why ? new UsageError(`cannot write under ${root}: ${why} (${e.path ?? root}); nothing was written`) : (err as Error);
 }
 
-/** Write files atomically, then remove stale owned files; with durable, every file reaches the disk before it is in place. */
+/** The installed file has this content and mode already. */
+function unchanged(dest: string, f: RenderedFile): boolean {
+  const st = statSync(dest, { throwIfNoEntry: false });
+  if (!st?.isFile() || (st.mode & 0o7777) !== f.mode || st.size < f.content.length) return false;
+  return readFileSync(dest, "utf8") === f.content;
+}
+
+/**
+ * Write files atomically, then remove stale owned files; with durable, every
+ * file reaches the disk before it is in place. A file installed already with
+ * the same content and mode is left as it is (its time too: a path unit or a
+ * config manager watching it sees no change).
+ */
 export function writeTree(root: string, files: RenderedFile[], stale: string[] = [], durable = false): string[] {
   const staged: { tmp: string; dest: string; replaced: boolean }[] = [];
   const created: string[] = []; // folders made here, removed again on failure
   try {
     for (const f of files) {
       const dest = installPath(root, f.path);
+      if (unchanged(dest, f)) continue;
       const made = mkdirSync(dirname(dest), { recursive: true });
       if (made) created.push(made);
       const tmp = join(dirname(dest), `.${f.path.split("/").pop()}.gen-hooks-${process.pid}.tmp`);

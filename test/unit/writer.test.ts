@@ -61,3 +61,22 @@ describe("writer: what reaches the disk before it is in place", () => {
     expect(synced.slice(2).sort()).toEqual([join(r, "etc"), join(r, "etc/sub")]);
   });
 });
+
+describe("writer: an unchanged file", () => {
+  it("is left as it is, time and all; a changed one beside it is written", () => {
+    const r = root();
+    writeTree(r, [file("/etc/a.conf", "a\n"), file("/etc/b.conf", "b\n")]);
+    const before = fs.statSync(join(r, "etc/a.conf"));
+    const written = writeTree(r, [file("/etc/a.conf", "a\n"), file("/etc/b.conf", "b2\n")]);
+    expect(written).toEqual([join(r, "etc/b.conf")]);
+    expect(fs.statSync(join(r, "etc/a.conf")).ino).toBe(before.ino);
+    expect(readFileSync(join(r, "etc/b.conf"), "utf8")).toBe("b2\n");
+  });
+
+  it("a new mode is a change", () => {
+    const r = root();
+    writeTree(r, [file("/etc/a.conf", "a\n")]);
+    expect(writeTree(r, [{ path: "/etc/a.conf", content: "a\n", mode: 0o755 }])).toEqual([join(r, "etc/a.conf")]);
+    expect(fs.statSync(join(r, "etc/a.conf")).mode & 0o777).toBe(0o755);
+  });
+});
