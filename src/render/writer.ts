@@ -60,9 +60,13 @@ function refusal(root: string, err: unknown): Error {
 
 /** The installed file has this content and mode already. */
 function unchanged(dest: string, f: RenderedFile): boolean {
-  const st = statSync(dest, { throwIfNoEntry: false });
-  if (!st?.isFile() || (st.mode & 0o7777) !== f.mode || st.size < f.content.length) return false;
-  return readFileSync(dest, "utf8") === f.content;
+  try {
+    const st = statSync(dest, { throwIfNoEntry: false });
+    if (!st?.isFile() || (st.mode & 0o7777) !== f.mode || st.size < f.content.length) return false;
+    return readFileSync(dest, "utf8") === f.content;
+  } catch {
+    return false; // unreadable or in the way: writing it says why
+  }
 }
 
 /**
