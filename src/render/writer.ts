@@ -78,12 +78,16 @@ function unchanged(dest: string, f: RenderedFile): boolean {
 export function writeTree(root: string, files: RenderedFile[], stale: string[] = [], durable = false): string[] {
   const staged: { tmp: string; dest: string; replaced: boolean }[] = [];
   const created: string[] = []; // folders made here, removed again on failure
+  const folders = new Set<string>(); // made or found already: one mkdir a folder, not a file
   try {
     for (const f of files) {
       const dest = installPath(root, f.path);
       if (unchanged(dest, f)) continue;
-      const made = mkdirSync(dirname(dest), { recursive: true });
-      if (made) created.push(made);
+      if (!folders.has(dirname(dest))) {
+        const made = mkdirSync(dirname(dest), { recursive: true });
+        if (made) created.push(made);
+        folders.add(dirname(dest));
+      }
       const tmp = join(dirname(dest), `.${f.path.split("/").pop()}.gen-hooks-${process.pid}.tmp`);
       const replaced = durable || existsSync(dest);
       const fd = openSync(tmp, "w", f.mode);
