@@ -419,7 +419,7 @@ async function bootProof(release: Release, scenario: string, written: Model, sta
             if (lease) expect(await waitFor(() => ![undefined, before].includes(stamp()), 15_000, 200), `${label}: ${lease.uplink}'s lease renewed while ${u.name} is down`).toBe(true);
             await settle(topo, () => true, 10_000);
           };
-          await deadProviderProof(topo, events, label, HEALTH_LIMITS, whileDown, dir);
+          await deadProviderProof(topo, events, label, HEALTH_LIMITS, whileDown, dir, leases.map((l) => l.uplink));
           expect(await settle(topo, () => planned(topo, plan) && hostState(topo) === intended, 15_000), `${label}: the state after the health proof\n${stateDiff(intended, hostState(topo))}`).toBe(true);
         }
 

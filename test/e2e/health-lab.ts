@@ -194,6 +194,6 @@ export function containerEvents(c: { path(p: string): string; exec(argv: string[
   return {
     events: () => readText(c.path(LAB_EVENTS)).split("\n").filter(Boolean),
     clearEvents: () => writeFileSync(c.path(LAB_EVENTS), ""),
-    log: () => c.exec(["journalctl", "--no-pager", "-n", "30", "-t", "gen-hooks", "-u", "gen-hooks-health.service"]).stdout,
+    log: () => c.exec(["journalctl", "--no-pager", "-n", "40", "-o", "short-precise", "-t", "gen-hooks"]).stdout,
   };
 }
