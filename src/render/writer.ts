@@ -5,7 +5,7 @@
 // never an empty one; a new file is not (as GLib's g_file_set_contents, which
 // netplan writes with), so rendering into an empty tree (a package's) syncs
 // nothing, unless every file must be (apply: the host boots from them).
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { RenderedFile } from "../pipeline.js";
 import { UsageError } from "../errors.js";
@@ -58,14 +58,15 @@ function refusal(root: string, err: unknown): Error {
   return why ? new UsageError(`cannot write under ${root}: ${why} (${e.path ?? root}); nothing was written`) : (err as Error);
 }
 
-/** The installed file has this content and mode already. */
-function unchanged(dest: string, f: RenderedFile): boolean {
+/** What is installed at dest: nothing, the same file, or another one (or something in the way: writing it says why). */
+function installed(dest: string, f: RenderedFile): "absent" | "same" | "other" {
   try {
     const st = statSync(dest, { throwIfNoEntry: false });
-    if (!st?.isFile() || (st.mode & 0o7777) !== f.mode || st.size < f.content.length) return false;
-    return readFileSync(dest, "utf8") === f.content;
+    if (st === undefined) return "absent";
+    if (!st.isFile() || (st.mode & 0o7777) !== f.mode || st.size < f.content.length) return "other";
+    return readFileSync(dest, "utf8") === f.content ? "same" : "other";
   } catch {
-    return false; // unreadable or in the way: writing it says why
+    return "other";
   }
 }
 
@@ -82,14 +83,15 @@ export function writeTree(root: string, files: RenderedFile[], stale: string[] =
   try {
     for (const f of files) {
       const dest = installPath(root, f.path);
-      if (unchanged(dest, f)) continue;
+      const now = installed(dest, f);
+      if (now === "same") continue;
       if (!folders.has(dirname(dest))) {
         const made = mkdirSync(dirname(dest), { recursive: true });
         if (made) created.push(made);
         folders.add(dirname(dest));
       }
       const tmp = join(dirname(dest), `.${f.path.split("/").pop()}.gen-hooks-${process.pid}.tmp`);
-      const replaced = durable || existsSync(dest);
+      const replaced = durable || now === "other";
       const fd = openSync(tmp, "w", f.mode);
       staged.push({ tmp, dest, replaced });
       try {
