@@ -2,10 +2,11 @@
 // its own stack: worked out from the files installed now, the files about
 // to be installed and the previous applied plan, as commands. Interfaces
 // whose configuration does not change are not bounced.
+import { basename } from "node:path";
 import type { Plan } from "../plan/types.js";
 import type { Stack } from "../model/types.js";
 import type { RenderedFile } from "../pipeline.js";
-import { IFUPDOWN_FILE, NFT_FILE, SYSCTL_FILE } from "../targets/index.js";
+import { FIXED_UNITS, IFUPDOWN_FILE, NFT_FILE, SYSCTL_FILE } from "../targets/index.js";
 import { ruleSelector } from "../plan/rules.js";
 
 export interface Step {
@@ -25,8 +26,6 @@ export interface Transition {
 
 const NETWORK_FILE = /^\/etc\/systemd\/network\/10-gen-hooks-(.+)\.(network|netdev)$/;
 const UNIT = /^\/etc\/systemd\/system\/(gen-hooks-[^/]+\.(service|path|timer))$/;
-/** The units gen-hooks renders by a fixed name (the destination sets' are named by the plan). */
-const KNOWN_UNITS = ["gen-hooks-health.service", "gen-hooks-killswitch.service", "gen-hooks-leases.path", "gen-hooks-nftables.service", "gen-hooks-ra.service"];
 /** Units an admin enables once (README, gen-hooks(1)); apply enables and (re)starts them. */
 const STARTED = /^gen-hooks-(health|killswitch|ra|nftables|.+-routes)\.service$|^gen-hooks-leases\.path$/;
 
@@ -130,7 +129,7 @@ export function transition(stack: Stack, previous: Plan | undefined, next: Plan 
   if (stale.includes(NFT_FILE)) cleanup.push({ argv: ["nft", "delete", "table", "inet", "gen_hooks"], mayFail: true });
   // the units the new files have, and those already installed that stay, each
   // (re)started when it or what it runs changed
-  const kept = [...KNOWN_UNITS, ...(next?.destinationSets.map((d) => d.unit) ?? [])].filter((u) => {
+  const kept = [...FIXED_UNITS.map((p) => basename(p)), ...(next?.destinationSets.map((d) => d.unit) ?? [])].filter((u) => {
     const path = `/etc/systemd/system/${u}`;
     return installed(path) !== undefined && !stale.includes(path);
   });

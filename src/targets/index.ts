@@ -44,6 +44,11 @@ const DHCPCD_HOOK = "/usr/lib/dhcpcd/dhcpcd-hooks/62-gen-hooks";
 const PPP_UP = "/etc/ppp/ip-up.d/gen-hooks";
 const PPP_DOWN = "/etc/ppp/ip-down.d/gen-hooks";
 const RA_UNIT = "/etc/systemd/system/gen-hooks-ra.service";
+const LEASES_PATH = "/etc/systemd/system/gen-hooks-leases.path";
+const LEASES_SERVICE = "/etc/systemd/system/gen-hooks-leases.service";
+const NFT_UNIT = "/etc/systemd/system/gen-hooks-nftables.service";
+/** The units rendered by a fixed name, whichever targets render them (a destination set's is named by the plan). */
+export const FIXED_UNITS = [HEALTH_UNIT, KILL_UNIT, LEASES_PATH, NFT_UNIT, RA_UNIT];
 const EXECUTABLE = 0o755;
 
 const leasesBy = (plan: Plan, source: PlanLease["source"]) => plan.leases.filter((l) => l.source === source);
@@ -87,8 +92,8 @@ export const targets: Target[] = [
       "/etc/systemd/system/gen-hooks-*-routes.service",
       "/etc/systemd/system/systemd-networkd.service.d/gen-hooks.conf",
       "/etc/systemd/networkd.conf.d/gen-hooks.conf",
-      "/etc/systemd/system/gen-hooks-leases.path",
-      "/etc/systemd/system/gen-hooks-leases.service",
+      LEASES_PATH,
+      LEASES_SERVICE,
     ],
   },
   {
@@ -154,7 +159,7 @@ export const targets: Target[] = [
     summary: "/etc/nftables.d/gen-hooks.nft: source NAT per uplink (table inet gen_hooks), loaded at boot and after every nftables.service reload by gen-hooks-nftables.service",
     files: (plan) => [
       { path: NFT_FILE, template: "nftables/gen-hooks.nft.hbs", context: base(plan) },
-      { path: "/etc/systemd/system/gen-hooks-nftables.service", template: "nftables/gen-hooks-nftables.service.hbs", context: { ...base(plan), nftFile: NFT_FILE } },
+      { path: NFT_UNIT, template: "nftables/gen-hooks-nftables.service.hbs", context: { ...base(plan), nftFile: NFT_FILE } },
     ],
   },
 ];
@@ -187,8 +192,8 @@ function networkdFiles(plan: Plan): TargetFile[] {
       : []),
     ...(followed.length > 0
       ? [
-          { path: "/etc/systemd/system/gen-hooks-leases.path", template: "networkd/leases.path.hbs", context: base(plan) },
-          { path: "/etc/systemd/system/gen-hooks-leases.service", template: "networkd/leases.service.hbs", context: { ...base(plan), leases: followed } },
+          { path: LEASES_PATH, template: "networkd/leases.path.hbs", context: base(plan) },
+          { path: LEASES_SERVICE, template: "networkd/leases.service.hbs", context: { ...base(plan), leases: followed } },
         ]
       : []),
   ];
