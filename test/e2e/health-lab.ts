@@ -149,9 +149,11 @@ export function selectedBy(topo: Topology, u: Uplink): { what: string; dev: stri
 /** The conntrack ids of the host's flows to the remote that reply to this address (NATed or the host's own), of one protocol if given. */
 export function trackedThrough(topo: Topology, address: string, filter: string[] = []): string[] {
   const r = topo.lab.tryRun("host", ["conntrack", "-L", "-f", "ipv4", "-d", REMOTE4, "--reply-dst", address, ...filter, "-o", "id"]);
-  // the entry's id is the line's last id= (an ICMP entry has its echo ids before it)
-  return r.stdout.split("\n").flatMap((l) => [...l.matchAll(/id=(\d+)/g)].slice(-1).map((m) => m[1])).sort();
+  return r.stdout.split("\n").flatMap((l) => flowId(l) ?? []).sort();
 }
+
+/** A conntrack line's flow id: its last id= (an ICMP entry has its echo ids before it). */
+const flowId = (line: string): string | undefined => [...line.matchAll(/ id=(\d+)/g)].pop()?.[1];
 
 /**
  * conntrack's events in the host from now on (the topology has every flow
@@ -165,12 +167,10 @@ export function trackedEvents(topo: Topology, dir: string): { destroyed(ids: str
   // conntrack subscribes before it prints anything; give it that moment
   sleepSync(200);
   const lines = () => readText(file).split("\n");
-  // the entry's id is the line's last id= (its echo ids come before it)
-  const idOf = (l: string) => [...l.matchAll(/ id=(\d+)/g)].pop()?.[1];
   const timeOf = (l: string) => Number(/^\[(\d+\.\d+)\]/.exec(l)?.[1] ?? 0);
   return {
     destroyed: (ids) => {
-      const gone = new Set(lines().filter((l) => l.includes("[DESTROY]")).map(idOf));
+      const gone = new Set(lines().filter((l) => l.includes("[DESTROY]")).map(flowId));
       return ids.filter((id) => gone.has(id));
     },
     // flows to the remote started since then whose replies come to this address
