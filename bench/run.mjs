@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { cpus, release, tmpdir } from "node:os";
 import { join } from "node:path";
 import { startup } from "./startup.mjs";
-import { benchPrefix } from "./prefixes.mjs";
+import { benchPrefix, prefixesPerUplink, uplinkNet } from "./prefixes.mjs";
 
 const here = new URL(".", import.meta.url).pathname;
 const bin = join(here, "../dist/gen-hooks.cjs");
@@ -25,11 +25,10 @@ function scaleModel(uplinks, prefixes) {
 function scaleListModel(uplinks, prefixes) {
   const dir = join(work, `lists-${uplinks}-${prefixes}`);
   mkdirSync(join(dir, "lists"), { recursive: true });
-  const per = Array.from({ length: uplinks }, () => []);
-  for (let i = 0; i < prefixes; i++) per[i % uplinks].push(benchPrefix(i));
+  const per = prefixesPerUplink(uplinks, prefixes);
   const lines = ["version: 1", "uplinks:"];
   for (let u = 0; u < uplinks; u++) {
-    const net = `100.${64 + (u >> 8)}.${u & 255}`;
+    const net = uplinkNet(u);
     writeFileSync(join(dir, `lists/u${u}.txt`), `# bench: uplink u${u}\n${per[u].join("\n")}\n`);
     lines.push(`  - name: u${u}`, `    interface: e${u}`, `    address: ${net}.2/24`, `    gateway: ${net}.1`, `    destination-lists: [lists/u${u}.txt]`);
   }
@@ -40,11 +39,10 @@ function scaleListModel(uplinks, prefixes) {
 
 /** The scale model as netplan YAML: pins as routes in a table, one rule per table. */
 function scaleNetplan(uplinks, prefixes) {
-  const per = Array.from({ length: uplinks }, () => []);
-  for (let i = 0; i < prefixes; i++) per[i % uplinks].push(benchPrefix(i));
+  const per = prefixesPerUplink(uplinks, prefixes);
   const lines = ["network:", "  version: 2", "  renderer: networkd", "  ethernets:"];
   for (let u = 0; u < uplinks; u++) {
-    const net = `100.${64 + (u >> 8)}.${u & 255}`;
+    const net = uplinkNet(u);
     lines.push(`    e${u}:`, `      addresses: [${net}.2/24]`, "      routes:", `        - {to: default, via: ${net}.1, metric: ${100 + u}}`);
     for (const d of per[u]) lines.push(`        - {to: ${d}, via: ${net}.1, table: ${1101 + u}}`);
     lines.push("      routing-policy:", `        - {to: 0.0.0.0/0, table: ${1101 + u}, priority: ${1000 + u}}`);
@@ -143,23 +141,20 @@ const kibPer1000 = (a, b, n) => ((b.rssMiB - a.rssMiB) * 1024) / (n / 1000);
 
 // GEN_HOOKS_BENCH_SKIP=apply,health leaves out the lab parts (minutes, root)
 const skip = new Set((process.env.GEN_HOOKS_BENCH_SKIP ?? "").split(",").filter(Boolean));
-let apply = { skipped: "not run" };
 const viteNode = join(here, "../node_modules/.bin/vite-node");
-const a = skip.has("apply") ? { stdout: "", stderr: "GEN_HOOKS_BENCH_SKIP" } : spawnSync(viteNode, [join(here, "apply.ts"), "20000"], { encoding: "utf8", maxBuffer: 1 << 26 });
-try {
-  apply = JSON.parse(a.stdout.trim().split("\n").pop());
-} catch {
-  apply = { skipped: `apply bench failed: ${a.stderr.slice(-400)}` };
+/** A lab part of the bench (bench/NAME.ts ARG), whose last line is JSON; or why it has no figures. */
+function labPart(name, arg) {
+  if (skip.has(name)) return { skipped: "GEN_HOOKS_BENCH_SKIP" };
+  const r = spawnSync(viteNode, [join(here, `${name}.ts`), arg], { encoding: "utf8", maxBuffer: 1 << 26 });
+  try {
+    return JSON.parse(r.stdout.trim().split("\n").pop());
+  } catch {
+    return { skipped: `${name} bench failed: ${r.stderr.slice(-400)}` };
+  }
 }
-
+const apply = labPart("apply", "20000");
 // health checks: a dead provider behind a live link, 5 times per stack, beside seed 001's ping loop
-let health = { skipped: "not run" };
-const h = skip.has("health") ? { stdout: "", stderr: "GEN_HOOKS_BENCH_SKIP" } : spawnSync(viteNode, [join(here, "health.ts"), "5"], { encoding: "utf8", maxBuffer: 1 << 26 });
-try {
-  health = JSON.parse(h.stdout.trim().split("\n").pop());
-} catch {
-  health = { skipped: `health bench failed: ${h.stderr.slice(-400)}` };
-}
+const health = labPart("health", "5");
 
 const f = (ms) => (ms === undefined || ms === null ? "n/a" : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
 const vs = (r, peerMs) => (peerMs ? ` (${(r.ms / peerMs).toFixed(2)}x netplan)` : "");

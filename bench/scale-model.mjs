@@ -1,14 +1,13 @@
 // Write a model with `uplinks` uplinks sharing `prefixes` destination
 // prefixes (round-robin), for the render and apply benchmarks.
 // usage: node bench/scale-model.mjs UPLINKS PREFIXES > model.yaml
-import { benchPrefix } from "./prefixes.mjs";
+import { prefixesPerUplink, uplinkNet } from "./prefixes.mjs";
 
 const [uplinks = 64, prefixes = 20000] = process.argv.slice(2).map(Number);
 const lines = ["version: 1", "uplinks:"];
-const perUplink = Array.from({ length: uplinks }, () => []);
-for (let i = 0; i < prefixes; i++) perUplink[i % uplinks].push(benchPrefix(i));
+const perUplink = prefixesPerUplink(uplinks, prefixes);
 for (let u = 0; u < uplinks; u++) {
-  const net = `100.${64 + (u >> 8)}.${u & 255}`;
+  const net = uplinkNet(u);
   lines.push(`  - name: u${u}`, `    interface: e${u}`, `    address: ${net}.2/24`, `    gateway: ${net}.1`);
   lines.push(`    destinations: [${perUplink[u].join(", ")}]`);
 }
