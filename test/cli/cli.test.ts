@@ -1,21 +1,14 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, unlinkSync, appendFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, unlinkSync, appendFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import { binPath, repoRoot, runBin } from "../helpers/bin.js";
 import { readTree } from "../helpers/tree.js";
+import { tempFolders } from "../helpers/tmp.js";
 
 const example = join(repoRoot, "examples/uplinks.yaml");
-const dirs: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), "gh-cli-"));
-  dirs.push(d);
-  return d;
-};
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
+const tmp = tempFolders("cli");
 
 describe("command line", () => {
   it("renders one target to stdout, with a header naming the model", () => {

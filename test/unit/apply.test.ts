@@ -1,19 +1,16 @@
 // apply's bookkeeping with a stand-in for the host's commands: a failing
 // command leaves the previous files and plan; a rollback puts them back.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadModelFile } from "../../src/model/load.js";
 import { validateModel } from "../../src/model/validate.js";
 import { buildPlan } from "../../src/plan/plan.js";
 import { apply, readApplied, rollback, type ApplyIo } from "../../src/host/apply.js";
 import { readTree } from "../helpers/tree.js";
+import { tempFolders } from "../helpers/tmp.js";
 
 const model = (m: string) => `test/e2e/apply/${m}.yaml`;
 const plan = (m: string) => buildPlan(validateModel(loadModelFile(model(m))));
-const roots: string[] = [];
-afterEach(() => roots.splice(0).forEach((r) => rmSync(r, { recursive: true, force: true })));
+const tmp = tempFolders("apply");
 
 /** A host that records the commands and fails the one given, the first time (or every time). */
 function host(fail?: string, always = false): ApplyIo & { ran: string[] } {
@@ -33,8 +30,7 @@ const files = (root: string) => new Map([...readTree(root)].filter(([p]) => !p.s
 
 describe("apply", () => {
   it("records the plan; the same model again runs nothing", () => {
-    const root = mkdtempSync(join(tmpdir(), "gh-apply-"));
-    roots.push(root);
+    const root = tmp();
     const io = host();
     expect(apply({ root, modelPath: model("a"), plan: plan("a"), stack: "ifupdown", dryRun: false }, io)).toBe(true);
     expect(readApplied(root)?.plan.uplinks.map((u) => u.name)).toEqual(["fibre", "cable", "lte"]);
@@ -44,8 +40,7 @@ describe("apply", () => {
   });
 
   it("a failing command: the previous files and plan are back, and the host is moved back to them", () => {
-    const root = mkdtempSync(join(tmpdir(), "gh-apply-"));
-    roots.push(root);
+    const root = tmp();
     apply({ root, modelPath: model("b"), plan: plan("b"), stack: "ifupdown", dryRun: false }, host());
     const before = files(root);
     const io = host("ifup eth1");
@@ -59,8 +54,7 @@ describe("apply", () => {
   });
 
   it("rollback: the files and plan of before the last apply", () => {
-    const root = mkdtempSync(join(tmpdir(), "gh-apply-"));
-    roots.push(root);
+    const root = tmp();
     apply({ root, modelPath: model("a"), plan: plan("a"), stack: "networkd", dryRun: false }, host());
     const onA = files(root);
     apply({ root, modelPath: model("b"), plan: plan("b"), stack: "networkd", dryRun: false }, host());

@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import * as fs from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { tempFolders } from "../helpers/tmp.js";
 
 // fsyncSync observed: which descriptors were flushed (by the path they were opened with)
 const opened = new Map<number, string>();
@@ -25,14 +25,8 @@ vi.mock("node:fs", async (importOriginal) => {
 
 const { writeTree } = await import("../../src/render/writer.js");
 
-const roots: string[] = [];
-const root = () => {
-  const r = mkdtempSync(join(tmpdir(), "gh-writer-"));
-  roots.push(r);
-  return r;
-};
+const root = tempFolders("writer");
 afterEach(() => {
-  for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true });
   synced.length = 0;
 });
 const file = (path: string, content: string) => ({ path, content, mode: 0o644 });
