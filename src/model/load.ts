@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, visit, type Node, type Document, type YAMLSeq } from "yaml";
 import { ModelError, formatPath, unreadable, type SourcePos, type ModelIssue } from "../errors.js";
+import { readSubset, type Located, type SubsetDocument } from "./yaml-subset.js";
 
 export type PathSeg = string | number;
 
@@ -69,6 +70,47 @@ function fastItemOffset(original: string, list: FastList, i: number): number {
 }
 
 export function parseModelText(text: string, file: string): LoadedModel {
+  const subset = readSubset(text);
+  return subset ? subsetModel(text, file, subset) : packageModel(text, file);
+}
+
+/** Line and column of an offset in text; the line table is made on the first call (only an error or a warning needs one). */
+function positionsIn(text: string): (offset: number) => SourcePos {
+  let lines: LineCounter | undefined;
+  return (offset) => {
+    if (!lines) {
+      lines = new LineCounter();
+      lines.addNewLine(0);
+      for (let at = text.indexOf("\n"); at >= 0; at = text.indexOf("\n", at + 1)) lines.addNewLine(at + 1);
+    }
+    const p = lines.linePos(offset);
+    return { line: p.line, col: p.col };
+  };
+}
+
+/** A model in the subset yaml-subset.ts reads: its positions are the yaml package's (see findOffset). */
+function subsetModel(text: string, file: string, doc: SubsetDocument): LoadedModel {
+  const toPos = positionsIn(text);
+  const locate = (path: readonly PathSeg[], at: "value" | "key" = "value"): SourcePos => {
+    let node: Located = doc.root;
+    let best = node.at;
+    for (let i = 0; i < path.length; i++) {
+      const child = node.map ? node.map.get(String(path[i])) : node.seq && typeof path[i] === "number" ? node.seq[path[i] as number] : undefined;
+      if (!child) break;
+      if (i === path.length - 1 && at === "key" && node.map) {
+        best = child.keyAt!;
+        break;
+      }
+      node = child;
+      best = child.at;
+    }
+    return toPos(best);
+  };
+  return { file, text, data: doc.data, locate, issue: (path, message, at) => ({ file, pos: locate(path, at), path: formatPath(path), message }) };
+}
+
+/** Any other YAML, read by the yaml package. */
+export function packageModel(text: string, file: string): LoadedModel {
   const lineCounter = new LineCounter();
   const fast = extractAddressLists(text);
   const doc = parseDocument(fast.text, { lineCounter, prettyErrors: false, uniqueKeys: true });
@@ -88,16 +130,7 @@ export function parseModelText(text: string, file: string): LoadedModel {
       text,
     );
   }
-  let originalLines: LineCounter | undefined;
-  const originalPos = (offset: number): SourcePos => {
-    if (!originalLines) {
-      originalLines = new LineCounter();
-      originalLines.addNewLine(0);
-      for (let at = text.indexOf("\n"); at >= 0; at = text.indexOf("\n", at + 1)) originalLines.addNewLine(at + 1);
-    }
-    const p = originalLines.linePos(offset);
-    return { line: p.line, col: p.col };
-  };
+  const originalPos = positionsIn(text);
   const locate = (path: readonly PathSeg[], at: "value" | "key" = "value"): SourcePos => {
     const found = findOffset(doc, path, at, (seq, i) => {
       const only = seq.items.length === 1 && isScalar(seq.items[0]) ? fastByMarker.get(String(seq.items[0].value)) : undefined;
