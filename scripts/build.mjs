@@ -1,14 +1,14 @@
 // Build the bin: generate the schema validator (Ajv standalone code, from
 // schema/model.schema.json) and the precompiled templates (from templates/),
 // type-check, then bundle everything into one file so the bin loads one
-// module and only the Handlebars runtime. Start-up is a feature here.
+// module and no template engine. Start-up is a feature here.
 import { readFileSync, readdirSync, writeFileSync, mkdirSync, mkdtempSync, chmodSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { Ajv } from "ajv";
 import standaloneCode from "ajv/dist/standalone/index.js";
-import Handlebars from "handlebars";
+import { compileTemplate } from "./template-compiler.mjs";
 import { build } from "esbuild";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -33,29 +33,26 @@ writeFileSync(
   header + 'import type { ErrorObject } from "ajv";\ndeclare const validate: ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };\nexport default validate;\n',
 );
 
-// 2. Templates, precompiled strict (a missing field throws) and unescaped
-// (config, not HTML). The helpers are named (src/render/engine.ts registers
-// them), so a field is read as a field, not first tried as a helper; a
-// template without @first/@last/@index runs without Handlebars' per-item data
-// frames. Both matter at hundreds of thousands of routes.
-const knownHelpers = { ipflag: true, ipfamily: true, isset: true, eq: true, join: true };
-const optionsFor = (source) => ({ strict: true, noEscape: true, knownHelpers, knownHelpersOnly: true, data: source.includes("@") });
+// 2. Templates, compiled to JavaScript (scripts/template-compiler.mjs): the
+// bin carries no template engine. The helpers a template may call are the
+// engine's (src/render/helpers.ts, read here by name).
+const helperNames = [...readFileSync(join(root, "src/render/helpers.ts"), "utf8").matchAll(/^  (\w+): \(/gm)].map((m) => m[1]);
 const templates = [];
 const partials = [];
 for (const dir of readdirSync(join(root, "templates"), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
   for (const file of readdirSync(join(root, "templates", dir)).filter((f) => f.endsWith(".hbs")).sort()) {
-    const source = readFileSync(join(root, "templates", dir, file), "utf8");
-    const spec = Handlebars.precompile(source, optionsFor(source));
-    if (dir === "_partials") partials.push([file.slice(0, -4), spec]);
-    else if (file.startsWith("_")) partials.push([`${dir}/${file.slice(1, -4)}`, spec]);
-    else templates.push([`${dir}/${file}`, spec]);
+    const name = `${dir}/${file}`;
+    const code = compileTemplate(readFileSync(join(root, "templates", dir, file), "utf8"), name, helperNames);
+    if (dir === "_partials") partials.push([file.slice(0, -4), code]);
+    else if (file.startsWith("_")) partials.push([`${dir}/${file.slice(1, -4)}`, code]);
+    else templates.push([name, code]);
   }
 }
 const table = (entries) => `{\n${entries.map(([k, v]) => `  ${JSON.stringify(k)}: ${v},`).join("\n")}\n}`;
 writeFileSync(join(root, "src/render/templates.generated.js"), `${header}export const templates = ${table(templates)};\nexport const partials = ${table(partials)};\n`);
 writeFileSync(
   join(root, "src/render/templates.generated.d.ts"),
-  header + "type Spec = object;\nexport declare const templates: Record<string, Spec>;\nexport declare const partials: Record<string, Spec>;\n",
+  header + 'import type { Template } from "./engine.js";\nexport declare const templates: Record<string, Template>;\nexport declare const partials: Record<string, Template>;\n',
 );
 
 // 3. Type-check.
@@ -72,7 +69,7 @@ await build({
   bundle: true,
   platform: "node",
   target: "node20",
-  format: "cjs", // handlebars and commander are CommonJS; no require() shim needed
+  format: "cjs", // commander is CommonJS; no require() shim needed
   minify: true,
   legalComments: "external",
   define: { GEN_HOOKS_VERSION: JSON.stringify(version) },

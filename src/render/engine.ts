@@ -1,43 +1,53 @@
-// One isolated Handlebars runtime with the templates precompiled at build
-// time (strict: a missing field throws; noEscape: config, not HTML). Helpers
-// format, never decide.
-import HandlebarsRuntime from "handlebars/runtime.js";
-import type HandlebarsFull from "handlebars";
+// Render a template compiled at build time (scripts/template-compiler.mjs):
+// Handlebars syntax and semantics, strict (a missing output field throws),
+// nothing escaped (config, not HTML).
 import { partials, templates } from "./templates.generated.js";
+import { helpers } from "./helpers.js";
 
-// The runtime is the full library minus the compiler; its own typings export nothing.
-const Handlebars = HandlebarsRuntime as unknown as typeof HandlebarsFull;
-
-type Compiled = (context: unknown) => string;
-
-let env: typeof Handlebars | undefined;
-const cache = new Map<string, Compiled>();
-
-function environment(): typeof Handlebars {
-  if (env) return env;
-  const e = Handlebars.create();
-  e.registerHelper("ipflag", (family: number) => (family === 6 ? "-6" : "-4"));
-  e.registerHelper("ipfamily", (family: number) => (family === 6 ? "ipv6" : "ipv4"));
-  e.registerHelper("isset", (value: unknown) => value !== undefined && value !== null);
-  e.registerHelper("eq", (a: unknown, b: unknown) => a === b);
-  e.registerHelper("join", (items: unknown[], sep: unknown) => items.join(typeof sep === "string" ? sep : " "));
-  for (const [name, spec] of Object.entries(partials)) e.registerPartial(name, e.template(spec as TemplateSpecification));
-  env = e;
-  return e;
+/** What a compiled template calls; root is the context of the whole render (@root). */
+export interface Runtime {
+  s: (obj: unknown, name: string) => unknown;
+  t: (value: unknown) => boolean;
+  H: typeof helpers;
+  P: Record<string, Template>;
+  indent: (text: string, indent: string) => string;
+  root: unknown;
 }
 
-type TemplateSpecification = Parameters<typeof Handlebars.template>[0];
+export type Template = (context: unknown, runtime: Runtime) => string;
+
+/** The runtime of templates with these partials (the build's, or a test's). */
+export function runtimeWith(partialTemplates: Record<string, Template>): Runtime {
+  return {
+    s(obj, name) {
+      if (!obj || !(name in (obj as object))) throw new Error(`template: "${name}" not defined in ${String(obj)}`);
+      return (obj as Record<string, unknown>)[name];
+    },
+    // {{#if}}: false when falsy or an empty list (0 is false too)
+    t: (value) => Boolean(value) && !(Array.isArray(value) && value.length === 0),
+    H: helpers,
+    P: partialTemplates,
+    // a partial alone on an indented line: every line of it indented, as Handlebars does
+    indent(text, indent) {
+      const lines = text.split("\n");
+      for (let i = 0; i < lines.length; i++) {
+        if (!lines[i] && i + 1 === lines.length) break;
+        lines[i] = indent + lines[i];
+      }
+      return lines.join("\n");
+    },
+    root: undefined,
+  };
+}
+
+const runtime = runtimeWith(partials);
 
 /** Render the template templates/<name> with context. */
 export function renderTemplate(name: string, context: unknown): string {
-  let fn = cache.get(name);
-  if (!fn) {
-    const spec = templates[name];
-    if (!spec) throw new Error(`no template ${name}`);
-    fn = environment().template(spec as TemplateSpecification) as Compiled;
-    cache.set(name, fn);
-  }
-  const out = fn(context);
+  const template = templates[name];
+  if (!template) throw new Error(`no template ${name}`);
+  runtime.root = context;
+  const out = template(context, runtime);
   // A rendered file is a tree of thousands of concatenated pieces until
   // something reads it; searching it makes V8 flatten it now, so that the
   // pieces die young instead of being copied by every collection until the
