@@ -46,6 +46,8 @@ const read = [
   "l: [ 198.18.0.1/32 ,  '198.18.0.2/32',2001:db8::/32 ]\n",
   "l: [198.18.0.1/32, 2001:db8::1, fe80::1%eth0, 10, 0x1f, null, true, a-b_c.d, 1.5]\nm: [a, b, ]\nn: [ ]\no: []\np: [a,b,c]   # c\n",
   "l: [[a, b], [c]]\nm: [a, [b, c], {d: e}]\n",
+  "a : 1\nb#c: 2\nd: -x\ne: \"x: y\"\n",
+  "m: {\"a\":1, k: a:b, 'q': [x]}\n",
   "\"quoted key\": 1\n'single': 2\n",
   "a:\n  b:\n    c: [1, {d: e}]\n  f: g\n",
   "x: yes\ny: on\nz: off\n",
