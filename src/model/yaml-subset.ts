@@ -249,7 +249,7 @@ class Reader {
       let e = p;
       while (e < end && !(t.charCodeAt(e) === 35 && t.charCodeAt(e - 1) === 32)) e++;
       const s = t.slice(p, e).trimEnd();
-      if (s.includes(": ") || s.endsWith(":") || /^[-?:] /.test(s)) out();
+      if (s.includes(": ") || s.endsWith(":") || /^[-?:](?: |$)/.test(s)) out();
       return { data: plainValue(s), root: { at: p } };
     }
     while (after < end && t.charCodeAt(after) === 32) after++;

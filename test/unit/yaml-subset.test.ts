@@ -87,6 +87,8 @@ const fallsBack = [
   ["a comment inside a flow", "a: [1, # two\n  2]\n"],
   ["a complex key", "? a\n: 1\n"],
   ["a compact nested sequence", "- - a\n"],
+  ["a lone dash as a value", "a: -\n"],
+  ["a lone question mark as a value", "a: ?\n"],
 ];
 
 describe("the YAML subset reader", () => {
