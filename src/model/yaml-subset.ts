@@ -221,7 +221,7 @@ class Reader {
     const t = this.text;
     const q = t.charCodeAt(p);
     let key: string;
-    if (q === 34 || q === 39) key = this.quoted(p, colon).value;
+    if (q === 34 || q === 39) key = quotedAt(this.text, p, colon).value;
     else {
       key = t.slice(p, colon).trimEnd();
       if (INDICATOR.has(key[0]) || typeof plainValue(key) !== "string" || key.includes(": ") || key.includes(" #")) out();
@@ -241,7 +241,7 @@ class Reader {
       node = flow.node();
       after = flow.p;
     } else if (c === 34 || c === 39) {
-      const q = this.quoted(p, end);
+      const q = quotedAt(t, p, end);
       node = { data: q.value, root: { at: p } };
       after = q.after;
     } else {
@@ -256,13 +256,9 @@ class Reader {
     if (after < end && (t.charCodeAt(after) !== 35 || t.charCodeAt(after - 1) !== 32)) out();
     return node;
   }
-
-  /** A quoted scalar on one line without escapes ('' in single quotes is one). */
-  private quoted(p: number, end: number): { value: string; after: number } {
-    return quotedAt(this.text, p, end);
-  }
 }
 
+/** A quoted scalar on one line without escapes ('' in single quotes is one). */
 function quotedAt(t: string, p: number, end: number): { value: string; after: number } {
   const q = t[p];
   if (q === '"') {
