@@ -17,8 +17,11 @@ const BLOCKS = new Set(["if", "unless", "each"]);
 
 /**
  * JavaScript source of a function (context, runtime) => string for one
- * template. runtime: s (strict field read), t (a block's truth), H (the
- * helpers), P (the partials), indent, root (the context of the whole render).
+ * template. runtime: s (strict field read), g (lenient field read), t (a
+ * block's truth), H (the helpers), P (the partials), indent, refuse, root
+ * (the context of the whole render). The reads refuse what Handlebars would
+ * read otherwise (a function, an inherited property), the loops a list
+ * with holes: a context must be plain data.
  * helpers: the names the engine defines.
  */
 export function compileTemplate(source, name, helpers) {
@@ -81,8 +84,8 @@ export function compileTemplate(source, name, helpers) {
     if (parts.length === 0) return base;
     let code = base;
     const last = parts.length - 1;
-    for (let i = 0; i < last; i++) code = `${code}[${JSON.stringify(parts[i])}]`;
-    return strict ? `R.s(${code}, ${JSON.stringify(parts[last])})` : `${code}[${JSON.stringify(parts[last])}]`;
+    for (let i = 0; i < last; i++) code = `R.g(${code}, ${JSON.stringify(parts[i])})`;
+    return `R.${strict ? "s" : "g"}(${code}, ${JSON.stringify(parts[last])})`;
   };
 
   const helperCall = (node, scope) => {
@@ -145,6 +148,7 @@ export function compileTemplate(source, name, helpers) {
       `if (!Array.isArray(${list})) {\nif (typeof ${list}[Symbol.iterator] === "function") ${list} = Array.from(${list});\nelse ${keys} = Object.keys(${list});\n}\n` +
       `${length} = ${keys} ? ${keys}.length : ${list}.length;\n` +
       `for (let ${index} = 0; ${index} < ${length}; ${index}++) {\n` +
+      `if (!${keys} && !(${index} in ${list})) R.refuse("a list with a hole at " + ${index});\n` +
       `const ${item} = ${keys} ? ${list}[${keys}[${index}]] : ${list}[${index}];\n` +
       `${program(node.program, inner, out)}}\n}\n` +
       (node.inverse ? `if (${length} === 0) {\n${program(node.inverse, scope, out)}}\n` : "") +

@@ -5,8 +5,16 @@ import type { Cidr, Family, Prefix } from "./types.js";
 
 type Parsed = { family: Family; ip: ipaddr.IPv4 | ipaddr.IPv6 };
 
-/** A value as it may be shown in a message: long ones cut. */
-export const clip = (text: string, max = 60): string => (text.length > max ? `${text.slice(0, max - 3)}... (${text.length} characters)` : text);
+const INVISIBLE = /[^\S ]|[\u200b-\u200f\u2060]/g;
+const visible = (text: string): string => text.replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+
+/**
+ * A value as it may be shown in a message: long ones cut, and white space
+ * other than a plain space (a no-break space pasted from a web page, a tab,
+ * a zero-width space) written as an escape, since it is part of the value and
+ * would look like nothing.
+ */
+export const clip = (text: string, max = 60): string => visible(text.length > max ? `${text.slice(0, max - 3)}... (${text.length} characters)` : text);
 
 export function parseIp(text: string): Parsed | undefined {
   if (text.includes(":")) {

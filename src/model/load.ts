@@ -1,9 +1,11 @@
 // Parse the model with the yaml package, keeping positions so that every later
-// error can name file, line and column.
+// error can name file, line and column. A model means what YAML 1.2's core
+// schema says, whatever its length or layout: the one shortcut (long address
+// lists, flow-lists.ts) stands only where it reads exactly that.
 import { readFileSync } from "node:fs";
 import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, visit, type Node, type Document, type YAMLSeq } from "yaml";
 import { ModelError, formatPath, unreadable, type SourcePos, type ModelIssue } from "../errors.js";
-import { readSubset, type Located, type SubsetDocument } from "./yaml-subset.js";
+import { cutFlowLists, cutHolds, cutItemOffset, cutListOf, type Cut } from "./flow-lists.js";
 
 export type PathSeg = string | number;
 
@@ -27,54 +29,17 @@ export function loadModelFile(file: string): LoadedModel {
   return parseModelText(text, file);
 }
 
-// A long one-line flow list of destinations, every item an IPv4 or IPv6
-// address or prefix as a plain scalar: YAML would read each as the same
-// string, so it is split here instead of building a YAML node per item.
-const ADDRESS_ITEM = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]*)(?:\/\d{1,3})?$/;
-const FLOW_DESTINATIONS = /^(\s*(?:-\s+)?destinations:[ \t]*)\[([^\]\n]*)\]([ \t]*(?:#.*)?)$/gm;
-const MIN_FAST_LENGTH = 512;
-const marker = (n: number) => `__gen_hooks_list_${n}__`;
-
-interface FastList {
-  /** offset of "[" in the text */
-  open: number;
-  items: string[];
-}
-
-/**
- * The text with each long address list replaced by a marker, and the lists
- * taken out. A list is on one line, so every line keeps its number; an item's
- * own position is worked out from the original text.
- */
-function extractAddressLists(text: string): { text: string; lists: FastList[] } {
-  const lists: FastList[] = [];
-  if (/^%YAML/m.test(text)) return { text, lists }; // YAML 1.1 reads some of these as numbers
-  const out = text.replace(FLOW_DESTINATIONS, (whole, head: string, body: string, tail: string, offset: number) => {
-    if (body.length < MIN_FAST_LENGTH) return whole;
-    const items = body.split(",").map((i) => i.trim());
-    if (items.length > 0 && items[items.length - 1] === "") items.pop(); // a trailing comma
-    if (!items.every((i) => ADDRESS_ITEM.test(i))) return whole;
-    const m = marker(lists.length);
-    lists.push({ open: offset + head.length, items });
-    return `${head}[${m}]${tail}`;
-  });
-  return { text: out, lists };
-}
-
-/** Offset of item i of a list taken out by extractAddressLists (only for messages). */
-function fastItemOffset(original: string, list: FastList, i: number): number {
-  let at = list.open + 1;
-  for (let k = 0; k < i; k++) at = original.indexOf(",", at) + 1;
-  while (original[at] === " " || original[at] === "\t") at++;
-  return at;
-}
-
 export function parseModelText(text: string, file: string): LoadedModel {
-  const subset = readSubset(text);
-  return subset ? subsetModel(text, file, subset) : packageModel(text, file);
+  const cut = cutFlowLists(text);
+  return (cut && readModel(text, file, cut)) || readModel(text, file)!;
 }
 
-/** Line and column of an offset in text; the line table is made on the first call (only an error or a warning needs one). */
+/** The model read by the yaml package alone, without the shortcut (for the differential test). */
+export function packageModel(text: string, file: string): LoadedModel {
+  return readModel(text, file)!;
+}
+
+/** Offset to line and column in text; the line table is made on the first call (only an error or a warning needs one). */
 function positionsIn(text: string): (offset: number) => SourcePos {
   let lines: LineCounter | undefined;
   return (offset) => {
@@ -88,37 +53,18 @@ function positionsIn(text: string): (offset: number) => SourcePos {
   };
 }
 
-/** A model in the subset yaml-subset.ts reads: its positions are the yaml package's (see findOffset). */
-function subsetModel(text: string, file: string, doc: SubsetDocument): LoadedModel {
-  const toPos = positionsIn(text);
-  const locate = (path: readonly PathSeg[], at: "value" | "key" = "value"): SourcePos => {
-    let node: Located = doc.root;
-    let best = node.at;
-    for (let i = 0; i < path.length; i++) {
-      const child = node.map ? node.map.get(String(path[i])) : node.seq && typeof path[i] === "number" ? node.seq[path[i] as number] : undefined;
-      if (!child) break;
-      if (i === path.length - 1 && at === "key" && node.map) {
-        best = child.keyAt!;
-        break;
-      }
-      node = child;
-      best = child.at;
-    }
-    return toPos(best);
-  };
-  return { file, text, data: doc.data, locate, issue: (path, message, at) => ({ file, pos: locate(path, at), path: formatPath(path), message }) };
-}
-
-/** Any other YAML, read by the yaml package. */
-export function packageModel(text: string, file: string): LoadedModel {
-  const lineCounter = new LineCounter();
-  const fast = extractAddressLists(text);
-  const doc = parseDocument(fast.text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const fastByMarker = new Map(fast.lists.map((l, n) => [marker(n), l]));
-  const toPos = (offset: number): SourcePos => {
-    const p = lineCounter.linePos(offset);
-    return { line: p.line, col: p.col };
-  };
+/**
+ * The model read by the yaml package; with a cut, from the text with its
+ * lists cut out, or undefined when YAML does not read that text as the cut
+ * assumed (or finds an error in it: the whole text says where).
+ */
+function readModel(text: string, file: string, cut?: Cut): LoadedModel | undefined {
+  const parsed = cut ? cut.text : text;
+  const doc = parseDocument(parsed, { prettyErrors: false, uniqueKeys: true });
+  if (cut && (doc.errors.length > 0 || !cutHolds(doc, cut))) return undefined;
+  // a cut keeps every line, and every column up to each list's "[": a node's line and column are the same in both texts
+  const toPos = positionsIn(parsed);
+  const originalPos = cut ? positionsIn(text) : toPos;
   if (doc.errors.length > 0) {
     throw new ModelError(
       doc.errors.slice(0, 20).map((e) => ({
@@ -130,21 +76,22 @@ export function packageModel(text: string, file: string): LoadedModel {
       text,
     );
   }
-  const originalPos = positionsIn(text);
+  const cutItem = (seq: YAMLSeq, i: number): SourcePos | undefined => {
+    const list = cut && seq.items.length === 1 && isScalar(seq.items[0]) ? cutListOf(cut, [seq.items[0].value]) : undefined;
+    return list && i < list.items.length ? originalPos(cutItemOffset(text, list, i)) : undefined;
+  };
   const locate = (path: readonly PathSeg[], at: "value" | "key" = "value"): SourcePos => {
-    const found = findOffset(doc, path, at, (seq, i) => {
-      const only = seq.items.length === 1 && isScalar(seq.items[0]) ? fastByMarker.get(String(seq.items[0].value)) : undefined;
-      return only && i < only.items.length ? originalPos(fastItemOffset(text, only, i)) : undefined;
-    });
+    const found = findOffset(doc, path, at, cutItem);
     return typeof found === "number" ? toPos(found) : found;
   };
   let data: unknown;
   try {
-    // The lists taken out go back in where their marker is.
-    const reviver = fast.lists.length === 0 ? undefined : (_key: unknown, value: unknown) => (Array.isArray(value) && value.length === 1 && fastByMarker.has(value[0]) ? fastByMarker.get(value[0])!.items : value);
+    // each list cut out goes back where its marker is
+    const reviver = cut ? (_key: unknown, value: unknown) => cutListOf(cut, value)?.items ?? value : undefined;
     data = doc.toJS({ maxAliasCount: 100, reviver });
   } catch (err) {
     // Aliases are resolved only here: an unknown anchor, or an alias bomb.
+    if (cut) return undefined;
     let offset = 0;
     visit(doc, {
       Alias(_, node) {
@@ -169,8 +116,8 @@ function firstLine(msg: string): string {
   return msg.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "");
 }
 
-/** The offset of the node at path in the parsed text, or the position of an item of a list taken out. */
-function findOffset(doc: Document, path: readonly PathSeg[], at: "value" | "key", fastItem: (seq: YAMLSeq, i: number) => SourcePos | undefined): number | SourcePos {
+/** The offset of the node at path in the parsed text (an item of a list cut out: in the original), or of its nearest ancestor. */
+function findOffset(doc: Document, path: readonly PathSeg[], at: "value" | "key", cutItem: (seq: YAMLSeq, i: number) => SourcePos | undefined): number | SourcePos {
   let node: unknown = doc.contents;
   let best = rangeStart(node) ?? 0;
   for (let i = 0; i < path.length; i++) {
@@ -183,8 +130,8 @@ function findOffset(doc: Document, path: readonly PathSeg[], at: "value" | "key"
       node = pair.value;
       best = rangeStart(node) ?? rangeStart(pair.key) ?? best;
     } else if (isSeq(node) && typeof seg === "number") {
-      const fastAt = fastItem(node, seg);
-      if (fastAt !== undefined) return fastAt;
+      const cutAt = cutItem(node, seg);
+      if (cutAt !== undefined) return cutAt;
       node = node.items[seg];
       if (node === undefined) return best;
       best = rangeStart(node) ?? best;

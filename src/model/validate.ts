@@ -105,7 +105,7 @@ function shapeIssue(loaded: LoadedModel, e: ErrorObject): ModelIssue {
     case "enum":
       return loaded.issue(path, `must be one of ${(e.schema as unknown[]).join(", ")}; got ${shown(e.data)}`);
     case "type":
-      return loaded.issue(path, `must be ${article(String(e.schema))}, got ${shown(e.data)}`);
+      return loaded.issue(path, `must be ${article(String(e.schema))}, got ${shown(e.data)}${e.schema === "string" ? readAsPair(e.data) : ""}`);
     case "minimum":
     case "maximum":
       return loaded.issue(path, `${hint ?? `must be between ${parent.minimum ?? 0} and ${parent.maximum}`}; got ${shown(e.data)}`);
@@ -120,6 +120,18 @@ function shapeIssue(loaded: LoadedModel, e: ErrorObject): ModelIssue {
     default:
       return loaded.issue(path, e.message ?? "is not valid");
   }
+}
+
+/**
+ * Why a mapping stands where a string was meant: YAML reads a plain item that
+ * ends in ':' (an IPv6 prefix such as 2001:db8:53::) as a key with no value.
+ */
+function readAsPair(value: unknown): string {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return "";
+  const entries = Object.entries(value);
+  if (entries.length !== 1 || entries[0][1] !== null) return "";
+  const written = `${entries[0][0]}:`;
+  return ` ('${clip(written)}': YAML reads a plain value ending in ':' as a key; quote it, "${clip(written)}")`;
 }
 
 function article(type: string): string {

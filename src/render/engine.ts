@@ -7,6 +7,8 @@ import { helpers } from "./helpers.js";
 /** What a compiled template calls; root is the context of the whole render (@root). */
 export interface Runtime {
   s: (obj: unknown, name: string) => unknown;
+  g: (obj: unknown, name: string) => unknown;
+  refuse: (what: string) => never;
   t: (value: unknown) => boolean;
   H: typeof helpers;
   P: Record<string, Template>;
@@ -16,13 +18,29 @@ export interface Runtime {
 
 export type Template = (context: unknown, runtime: Runtime) => string;
 
+// A context is plain data. Handlebars reads some other shapes its own way (it
+// calls a function, reads an inherited property as undefined, skips a hole
+// in a list); the compiled code would not, so it refuses them instead.
+function refuse(what: string): never {
+  throw new Error(`template: the context is not plain data: ${what}`);
+}
+
+function plain(obj: unknown, name: string, value: unknown): unknown {
+  if (value === undefined) return value;
+  if (typeof value === "function") refuse(`"${name}" is a function`);
+  if (!Object.hasOwn(Object(obj), name)) refuse(`"${name}" is inherited, not its own`);
+  return value;
+}
+
 /** The runtime of templates with these partials (the build's, or a test's). */
 export function runtimeWith(partialTemplates: Record<string, Template>): Runtime {
   return {
     s(obj, name) {
       if (!obj || !(name in (obj as object))) throw new Error(`template: "${name}" not defined in ${String(obj)}`);
-      return (obj as Record<string, unknown>)[name];
+      return plain(obj, name, (obj as Record<string, unknown>)[name]);
     },
+    g: (obj, name) => plain(obj, name, (obj as Record<string, unknown>)[name]),
+    refuse,
     // {{#if}}: false when falsy or an empty list (0 is false too)
     t: (value) => Boolean(value) && !(Array.isArray(value) && value.length === 0),
     H: helpers,

@@ -8,21 +8,13 @@ import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli.js";
+import { fuzzSeed, prng } from "../helpers/prng.js";
 
 const repo = join(import.meta.dirname, "..", "..");
 const bases = [
   ...readdirSync(join(repo, "fixtures")).map((s) => readFileSync(join(repo, "fixtures", s, "model.yaml"), "utf8")),
   readFileSync(join(repo, "examples/uplinks.yaml"), "utf8"),
 ];
-
-function prng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const POOL: unknown[] = [null, 0, -1, 1, 2, 101, 253, 256, 257, 4294967295, 4294967296, 1.5, "", "x", "eth0", "eth1", "ppp0", "a-very-long-interface-name",
   "198.51.100.2", "198.51.100.1", "198.51.100.2/24", "198.51.100.0/24", "203.0.113.1", "10.0.0.1/8", "2001:db8:1::2/64", "2001:db8:1::1", "::/0", "0.0.0.0/0",
@@ -73,7 +65,7 @@ function mutate(text: string, rand: () => number): string {
 
 describe("randomized models", () => {
   it("never crash: each renders, or exits 2 with a located message", () => {
-    const seed = Number(process.env.GEN_HOOKS_FUZZ_SEED ?? Date.now() % 1_000_000);
+    const seed = fuzzSeed();
     const rand = prng(seed);
     const dir = mkdtempSync(join(tmpdir(), "gh-mutate-"));
     const outcome = { rendered: 0, rejected: 0 };

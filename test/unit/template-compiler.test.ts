@@ -2,11 +2,18 @@
 // be what Handlebars renders (strict, no escaping) with the same helpers and
 // partials, whitespace included. Each case runs through both.
 import Handlebars from "handlebars";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { compileTemplate, helpersCalled } from "../../scripts/template-compiler.mjs";
 import { runtimeWith, type Template } from "../../src/render/engine.js";
 import { helpers } from "../../src/render/helpers.js";
 import { partials as builtPartials, templates as builtTemplates } from "../../src/render/templates.generated.js";
+import { renderTemplate } from "../../src/render/engine.js";
+import { planFromFile, selectTargets } from "../../src/pipeline.js";
+import { fixturesDir, scenarios } from "../helpers/fixtures.js";
+import { repoRoot } from "../helpers/bin.js";
+import { tempFolders } from "../helpers/tmp.js";
 
 const names = Object.keys(helpers);
 
@@ -71,5 +78,76 @@ describe("template compiler: the same output as Handlebars", () => {
     for (const h of helpersCalled(code)) expect(names).toContain(h);
     for (const [, p] of code.matchAll(/R\.P\["([^"]+)"\]/g)) expect(Object.keys(builtPartials)).toContain(p);
     expect(Object.keys(builtTemplates).length).toBeGreaterThan(20);
+  });
+});
+
+// The real templates, with the contexts the targets build for every fixture
+// and the example, on both stacks: what the bin renders must be what
+// Handlebars renders from the same .hbs files and contexts.
+const templatesDir = join(repoRoot, "templates");
+function handlebarsOfTheRepo(): typeof Handlebars {
+  const hb = Handlebars.create();
+  for (const [name, fn] of Object.entries(helpers)) hb.registerHelper(name, fn as Handlebars.HelperDelegate);
+  for (const dir of readdirSync(templatesDir)) {
+    for (const file of readdirSync(join(templatesDir, dir)).filter((f) => f.endsWith(".hbs"))) {
+      const name = dir === "_partials" ? file.slice(0, -4) : file.startsWith("_") ? `${dir}/${file.slice(1, -4)}` : undefined;
+      if (name) hb.registerPartial(name, hb.compile(readFileSync(join(templatesDir, dir, file), "utf8"), { strict: true, noEscape: true }));
+    }
+  }
+  return hb;
+}
+
+describe("template compiler: every real template, with every fixture's contexts, as Handlebars renders it", () => {
+  const hb = handlebarsOfTheRepo();
+  const compiled = new Map<string, Handlebars.TemplateDelegate>();
+  const theirsOf = (template: string) => {
+    if (!compiled.has(template)) compiled.set(template, hb.compile(readFileSync(join(templatesDir, template), "utf8"), { strict: true, noEscape: true }));
+    return compiled.get(template)!;
+  };
+  // no fixture has a leased uplink with more pins than its hook adds one by one (a prefixes file)
+  const leasedPins = `version: 1\nuplinks:\n  - {name: lte, interface: wwan0, address: dhcp, destinations: [${Array.from({ length: 70 }, (_, i) => `198.18.${i}.0/24`).join(", ")}]}\n  - {name: isp, interface: eth2, address: 192.0.2.2/24, gateway: 192.0.2.1}\n`;
+  const models = [...scenarios().map((s) => join(fixturesDir, s, "model.yaml")), join(repoRoot, "examples/uplinks.yaml"), "leased-pins"];
+  const used = new Set<string>();
+  const temp = tempFolders("templates");
+  it.each(models.map((m) => [m.startsWith(repoRoot) ? m.slice(repoRoot.length) : m, m]))("%s", (_, model) => {
+    if (model === "leased-pins") writeFileSync((model = join(temp(), "model.yaml")), leasedPins);
+    const plan = planFromFile(model);
+    let renders = 0;
+    for (const stack of ["ifupdown", "networkd"] as const)
+      for (const t of selectTargets("all", stack))
+        for (const f of t.files(plan)) {
+          used.add(f.template);
+          expect([f.path, renderTemplate(f.template, f.context)]).toEqual([f.path, theirsOf(f.template)(f.context)]);
+          renders++;
+        }
+    expect(renders).toBeGreaterThan(5);
+  });
+  it("the fixtures use every template", () => {
+    expect(Object.keys(builtTemplates).filter((t) => !used.has(t))).toEqual([]);
+  });
+});
+
+describe("template compiler: a context Handlebars would read another way is refused", () => {
+  const source = "{{#each xs}}[{{this}}]{{/each}} {{a}} {{#if b}}B{{/if}}\n";
+  class Getter {
+    get a() {
+      return "inherited";
+    }
+  }
+  const shapes: [string, unknown, RegExp][] = [
+    ["a list with a hole", { xs: [1, , 3], a: 1, b: 1 }, /a list with a hole at 1/], // eslint-disable-line no-sparse-arrays
+    ["a function as a field", { xs: [], a: () => "called", b: 1 }, /"a" is a function/],
+    ["a function as a condition", { xs: [], a: 1, b: () => false }, /"b" is a function/],
+    ["a getter inherited from a class", Object.assign(new Getter(), { xs: [], b: 1 }), /"a" is inherited/],
+  ];
+  it.each(shapes)("%s", (_, context, message) => {
+    const hb = theirs(source, {}, context);
+    expect(hb).toBeTypeOf("string"); // Handlebars renders it, its own way
+    expect(() => ours(source, {}, context)).toThrow(message);
+  });
+  it("plain data with an own getter and a Map is rendered as Handlebars does", () => {
+    const context = { xs: new Map([["k", 1]]), b: 0 };
+    Object.defineProperty(context, "a", { get: () => "own", enumerable: true });
+    expect(ours(source, {}, context)).toBe(theirs(source, {}, context));
   });
 });
