@@ -8,7 +8,7 @@ import { listPath, parsePrefixList, readListText } from "./lists.js";
 import type { LoadedModel, PathSeg } from "./load.js";
 import { clip, contains, isLinkLocal, networkOrBroadcast, notAHost, overlaps, parseInterfaceCidr, parseIp, parsePrefix } from "./addr.js";
 import { LEARNED_FAMILY, type Cidr, type HealthCheck, type Family, type Gateway, type Lan, type Learned, type LearnedSource, type Model, type Prefix, type UidRange, type Uplink } from "./types.js";
-import { hasFamily, routable } from "./uplink.js";
+import { hasFamily, learns, routable } from "./uplink.js";
 import { hasPassThrough, mergePassThrough, parsePassThrough, type RawPassThrough } from "./passthrough.js";
 
 export const MAX_ISSUES = 20;
@@ -41,6 +41,9 @@ function sortIssues(issues: ModelIssue[]): ModelIssue[] {
   const byFile = (a: ModelIssue, b: ModelIssue) => (list(a) < list(b) ? -1 : list(a) > list(b) ? 1 : 0);
   return [...issues].sort((a, b) => byFile(a, b) || a.pos.line - b.pos.line || a.pos.col - b.pos.col);
 }
+
+/** Interfaces that are point-to-point by kind (ppp, tunnels, WireGuard): no neighbours, routes go 'dev IF'. */
+export const POINT_TO_POINT_NAME = /^(ppp|tun|wg|gre|ip6gre|ipip|ip6tnl|sit|vti|ip6_vti|l2tp|xfrm|ipsec)/;
 
 // ---------------------------------------------------------------- shape
 
@@ -448,7 +451,15 @@ function crossCheck(loaded: LoadedModel, model: Model, issues: ModelIssue[]): vo
       else if (!u.onlink && !isLinkLocal(g.address) && !same.some((a) => contains(a.network, g.address)))
         add(path, `gateway ${g.address} is outside ${same.map((a) => a.network).join(", ")}; fix it, or set 'onlink: true' if the provider's gateway really is on the link`);
     });
-    if (u.onlink && u.gateways.length === 0) add(at(u, "onlink"), "onlink needs a gateway");
+    // A forgotten gateway: routes 'dev eth1' on a broadcast link resolve every
+    // internet address on the link. Without a gateway, onlink says that is meant
+    // (a provider answering for every address, proxy ARP).
+    const gatewayGiven = (loaded.data as RawModel).uplinks[u.index].gateway !== undefined; // a wrong one has its own message
+    if (!gatewayGiven && !u.onlink && !POINT_TO_POINT_NAME.test(u.interface)) {
+      const onBroadcast = u.addresses.find((a) => a.prefix < (a.family === 4 ? 32 : 128) && !learns(u, a.family));
+      if (onBroadcast)
+        add(at(u, "address"), `no gateway: ${u.interface} is not a point-to-point link and ${onBroadcast.network} has neighbours, so routes 'dev ${u.interface}' would look up every internet address on the link (ARP or neighbour discovery); add 'gateway: ' with the provider's router, or 'onlink: true' if the provider answers for every address (proxy ARP)`);
+    }
   }
 
   // Selectors must have a path of their family through the uplink.

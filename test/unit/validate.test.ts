@@ -101,6 +101,16 @@ describe("validation: each rule names file, line, column, key and what is allowe
     expect(issues(two("\n    onlink: true").replace("gateway: 198.51.100.1", "gateway: 198.51.101.1"))).toEqual([]);
   });
 
+  it("refuses a forgotten gateway on a broadcast link, and allows none where routes 'dev IF' are right", () => {
+    const noGateway = (iface: string, address: string, extra = "") => `version: 1\nuplinks:\n  - name: a\n    interface: ${iface}\n    address: ${address}${extra}\n`;
+    const refused = issues(noGateway("eth1", "198.51.100.2/24"));
+    expect(refused.map((i) => [i.path, i.pos.line, i.pos.col])).toEqual([["uplinks[0].address", 5, 14]]);
+    expect(refused[0].message).toMatch(/no gateway: eth1 is not a point-to-point link and 198\.51\.100\.0\/24 has neighbours/);
+    expect(issues(noGateway("eth1", "[dhcp, 2001:db8:4::2/64]")).map((i) => i.message)).toEqual([expect.stringMatching(/2001:db8:4::\/64 has neighbours/)]);
+    for (const fine of [noGateway("ppp0", "100.100.0.5/24"), noGateway("wg0", "10.9.0.2/24"), noGateway("tun0", "[10.8.0.2/24, 2001:db8:8::2/64]"), noGateway("eth1", "100.100.0.5/32"), noGateway("eth1", "198.51.100.2/24", "\n    onlink: true"), noGateway("eth1", "dhcp"), noGateway("ppp0", "ppp")])
+      expect([fine, issues(fine)]).toEqual([fine, []]);
+  });
+
   it("allows two uplinks on one interface", () => {
     expect(issues(two().replace("interface: eth2", "interface: eth1"))).toEqual([]);
   });
