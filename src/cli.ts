@@ -12,6 +12,7 @@ import { staleFiles, writeTree } from "./render/writer.js";
 import { diffTree } from "./render/differ.js";
 import { explain, formatAnswer } from "./plan/explain.js";
 import { parseIp } from "./model/addr.js";
+import { didYouMean } from "./model/validate.js";
 import { formatStatus, hostStatus, type IpRunner } from "./host/status.js";
 import { applyCommand } from "./host/apply-command.js";
 import { childProcess } from "./host/child.js";
@@ -160,6 +161,12 @@ export function runCli(argv: string[], io: Io = { out: (s) => process.stdout.wri
     });
 
   try {
+    // render is the default command, so a misspelt one would read as render's stray argument
+    const commands = program.commands.map((c) => c.name());
+    if (argv.length > 0 && !argv[0].startsWith("-") && !commands.includes(argv[0]) && argv[0] !== "help") {
+      const guess = didYouMean(argv[0], commands);
+      throw new UsageError(`unknown command '${argv[0]}'${guess ? `; did you mean '${guess}'?` : "."} Commands: ${commands.join(", ")}, help`);
+    }
     program.parse(argv, { from: "user" });
     return code;
   } catch (err) {

@@ -3,7 +3,7 @@
 // schema says, whatever its length or layout: the one shortcut (long address
 // lists, flow-lists.ts) stands only where it reads exactly that.
 import { readFileSync } from "node:fs";
-import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, visit, type Node, type Document, type YAMLSeq } from "yaml";
+import { LineCounter, parseDocument, isMap, isSeq, isPair, isScalar, visit, type Node, type Document, type YAMLError, type YAMLSeq } from "yaml";
 import { ModelError, formatPath, unreadable, type SourcePos, type ModelIssue } from "../errors.js";
 import { cutFlowLists, cutHolds, cutItemOffset, cutListOf, type Cut } from "./flow-lists.js";
 
@@ -66,15 +66,8 @@ function readModel(text: string, file: string, cut?: Cut): LoadedModel | undefin
   const toPos = positionsIn(parsed);
   const originalPos = cut ? positionsIn(text) : toPos;
   if (doc.errors.length > 0) {
-    throw new ModelError(
-      doc.errors.slice(0, 20).map((e) => ({
-        file,
-        pos: toPos(e.pos[0]),
-        path: "",
-        message: `YAML syntax: ${firstLine(e.message)}`,
-      })),
-      text,
-    );
+    const { offset, message } = firstMistake(doc.errors, parsed);
+    throw new ModelError([{ file, pos: toPos(offset), path: "", message: `YAML syntax: ${message}` }], text);
   }
   const cutItem = (seq: YAMLSeq, i: number): SourcePos | undefined => {
     const list = cut && seq.items.length === 1 && isScalar(seq.items[0]) ? cutListOf(cut, [seq.items[0].value]) : undefined;
@@ -110,6 +103,25 @@ function readModel(text: string, file: string, cut?: Cut): LoadedModel | undefin
     locate,
     issue: (path, message, at) => ({ file, pos: locate(path, at), path: formatPath(path), message }),
   };
+}
+
+/**
+ * The first YAML mistake, once, at the line to fix: what follows one mistake
+ * is mostly its echo (a tab gives a handful of errors for the lines after
+ * it). A key indented deeper than the one above reads as the rest of that
+ * key's value, and YAML reports it where that value starts: it is the line of
+ * the colon that needs fixing.
+ */
+function firstMistake(errors: readonly YAMLError[], text: string): { offset: number; message: string } {
+  const [first] = errors;
+  const multiline = errors.find((e) => e.code === "MULTILINE_IMPLICIT_KEY" && e.pos[0] === first.pos[0]);
+  if (multiline) {
+    let at = text.lastIndexOf("\n", multiline.pos[1] - 1) + 1;
+    while (text[at] === " ") at++;
+    const above = text.slice(0, first.pos[0]).split("\n").length;
+    return { offset: at, message: `this line is indented deeper than the key on line ${above}, so YAML reads it as the rest of that key's value; indent it as that key` };
+  }
+  return { offset: first.pos[0], message: firstLine(first.message) };
 }
 
 function firstLine(msg: string): string {

@@ -56,6 +56,14 @@ describe("command line", () => {
     expect(r.stderr).toMatch(/unknown option '--frobnicate'/);
   });
 
+  it("a mistyped command names the nearest one, not a missing option of render", () => {
+    const r = runBin(["chekc", "--model", "examples/uplinks.yaml"], { cwd: repoRoot });
+    expect(r).toMatchObject({ status: 2, stdout: "" });
+    expect(r.stderr).toBe("gen-hooks: unknown command 'chekc'; did you mean 'check'? Commands: render, check, diff, explain, status, apply, help\n");
+    expect(runBin(["xyzzy"]).stderr).toBe("gen-hooks: unknown command 'xyzzy'. Commands: render, check, diff, explain, status, apply, help\n");
+    expect(runBin(["help"]).status).toBe(0);
+  });
+
   it("--help lists the targets; --version prints the version", () => {
     const h = runBin(["--help"]);
     expect(h.status).toBe(0);

@@ -107,6 +107,13 @@ describe("loader: what YAML says, whatever the layout", () => {
     expect(verdict("version: 1\n...\nuplinks: []\n")).toEqual({ errors: [expect.stringMatching(/^3:1: : YAML syntax:/)] });
   });
 
+  it("a YAML mistake is reported once, at the line to fix", () => {
+    const over = "version: 1\nuplinks:\n  - name: a\n    interface: eth1\n    address: 198.51.100.2/24\n      gateway: 198.51.100.1\n    nat: masquerade\n";
+    expect(verdict(over)).toEqual({ errors: ["6:7: : YAML syntax: this line is indented deeper than the key on line 5, so YAML reads it as the rest of that key's value; indent it as that key"] });
+    const tab = "version: 1\nuplinks:\n  - name: a\n\tinterface: eth1\n    address: 198.51.100.2/24\n    gateway: 198.51.100.1\n";
+    expect(verdict(tab)).toEqual({ errors: ["4:1: : YAML syntax: Tabs are not allowed as indentation"] });
+  });
+
   it("an empty key is located where it is", () => {
     expect(parseModelText(": 1\n", "m.yaml").locate([""], "key")).toEqual({ line: 1, col: 1 });
   });
