@@ -92,7 +92,7 @@ export function transition(stack: Stack, previous: Plan | undefined, next: Plan 
 
   const unitFiles = paths.filter((p) => UNIT.test(p) || p.startsWith("/etc/systemd/system/systemd-networkd.service.d/"));
   if (unitFiles.some(touched)) prepare.push({ argv: ["systemctl", "daemon-reload"] });
-  if (touched(SYSCTL_FILE) && newContent.has(SYSCTL_FILE)) prepare.push({ argv: ["sysctl", "-q", "-p", SYSCTL_FILE] });
+  if (touched(SYSCTL_FILE) && newContent.has(SYSCTL_FILE)) prepare.push({ argv: ["sysctl", "-q", "-e", "-p", SYSCTL_FILE] }); // -e: an interface that is not there yet (its keys are set when it appears)
 
   if (stack === "networkd") {
     const byLink = (read: (p: string) => string | undefined) =>

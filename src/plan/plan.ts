@@ -54,7 +54,7 @@ export function buildPlan(model: Model): Plan {
     return b;
   };
   for (const l of model.lan) {
-    interfaces.set(l.interface, { name: l.interface, role: "lan", dhcp: false, dhcpMetric: undefined, ra: false, raMetric: undefined, uplinks: [], why: "LAN", families: [], watch: false, keepOnCarrierLoss: false, pass: l.pass, vlan: vlanOf(l.interface), vlans: [] });
+    interfaces.set(l.interface, { name: l.interface, role: "lan", dhcp: false, dhcpMetric: undefined, ra: false, raMetric: undefined, uplinks: [], why: "LAN", families: [], watch: false, keepOnCarrierLoss: false, pass: l.pass, vlan: vlanOf(l.interface), vlans: [], sysctl: [] });
     for (const a of l.addresses) block(l.interface, a.family).addresses.push(a);
   }
   for (const u of model.uplinks) {
@@ -62,7 +62,7 @@ export function buildPlan(model: Model): Plan {
     if (u.learned.some((l) => l.source === "ppp")) continue;
     let iface = interfaces.get(u.interface);
     if (!iface) {
-      iface = { name: u.interface, role: "uplink", dhcp: false, dhcpMetric: undefined, ra: false, raMetric: undefined, uplinks: [], why: "", families: [], watch: true, keepOnCarrierLoss: model.mode === "balance", pass: { ifupdown: [], networkd: [] }, vlan: vlanOf(u.interface), vlans: [] };
+      iface = { name: u.interface, role: "uplink", dhcp: false, dhcpMetric: undefined, ra: false, raMetric: undefined, uplinks: [], why: "", families: [], watch: true, keepOnCarrierLoss: model.mode === "balance", pass: { ifupdown: [], networkd: [] }, vlan: vlanOf(u.interface), vlans: [], sysctl: [] };
       interfaces.set(u.interface, iface);
     }
     if (u.learned.some((l) => l.source === "dhcp")) {
@@ -230,6 +230,8 @@ export function buildPlan(model: Model): Plan {
     tableName: (id) => tableName.get(id)!,
   });
   const ordered = [...interfaces.values()];
+  const sysctl = sysctlPlan(model, ordered);
+  for (const i of ordered) i.sysctl = sysctl.filter((s) => s.iface === i.name);
   const parents = vlanParents(ordered);
   return {
     model: model.file,
@@ -260,7 +262,7 @@ export function buildPlan(model: Model): Plan {
       rules: health !== undefined || killSwitch !== undefined,
       routes: (health !== undefined && model.mode === "balance") || (killSwitch?.tables.length ?? 0) > 0,
     },
-    sysctl: sysctlPlan(model, ordered),
+    sysctl,
     nat: natPlan(model),
     ifplugd: {
       interfaces: ordered.filter((i) => i.role === "uplink" && i.watch).map((i) => i.name),

@@ -28,20 +28,20 @@ export function sysctlPlan(model: Model, interfaces: PlanInterface[]): PlanSysct
     const onIface = model.uplinks.filter((u) => u.interface === iface.name);
     const fams = ([4, 6] as Family[]).filter((f) => onIface.some((u) => hasFamily(u, f)));
     if (fams.includes(4)) {
-      out.push({ key: `net.ipv4.conf.${key}.rp_filter`, value: rp, why: `${model.options.rpFilter} reverse-path filter: replies may arrive on another uplink` });
+      out.push({ key: `net.ipv4.conf.${key}.rp_filter`, value: rp, why: `${model.options.rpFilter} reverse-path filter: replies may arrive on another uplink`, iface: iface.name });
       // Without these, a NIC answers ARP for its neighbours' addresses ("ARP
       // flux"): the gateway then sends one NIC's traffic to another, which
       // breaks when that one goes down (several NICs on one subnet).
-      out.push({ key: `net.ipv4.conf.${key}.arp_ignore`, value: "1", why: "answer ARP only for addresses on this interface" });
-      out.push({ key: `net.ipv4.conf.${key}.arp_announce`, value: "2", why: "ask ARP with this interface's own address" });
+      out.push({ key: `net.ipv4.conf.${key}.arp_ignore`, value: "1", why: "answer ARP only for addresses on this interface", iface: iface.name });
+      out.push({ key: `net.ipv4.conf.${key}.arp_announce`, value: "2", why: "ask ARP with this interface's own address", iface: iface.name });
     }
     // ifupdown's inet6 auto leaves the advertised default router to the kernel (networkd sets its own RouteMetric=).
     if (iface.raMetric !== undefined)
-      out.push({ key: `net.ipv6.conf.${key}.ra_defrtr_metric`, value: String(iface.raMetric), why: "failover order of the default router learned from advertisements" });
+      out.push({ key: `net.ipv6.conf.${key}.ra_defrtr_metric`, value: String(iface.raMetric), why: "failover order of the default router learned from advertisements", iface: iface.name });
     // Where networkd keeps a link's routes over carrier loss, only the kernel can skip them.
     if (model.options.linkdownFailover || iface.keepOnCarrierLoss)
       for (const f of fams)
-        out.push({ key: `net.ipv${f}.conf.${key}.ignore_routes_with_linkdown`, value: "1", why: "skip routes through this link while it has no carrier" });
+        out.push({ key: `net.ipv${f}.conf.${key}.ignore_routes_with_linkdown`, value: "1", why: "skip routes through this link while it has no carrier", iface: iface.name });
   }
   return out;
 }

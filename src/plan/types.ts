@@ -146,6 +146,8 @@ export interface PlanInterface {
   keepOnCarrierLoss: boolean;
   /** The model's own settings for the stack (stanza options, .network sections), of every uplink on the interface. */
   pass: PassThrough;
+  /** Its own kernel settings (of plan.sysctl), set again as the stack brings it up: it may appear after boot. */
+  sysctl: PlanSysctl[];
   /** A VLAN interface (eth0.2): its parent and id. */
   vlan?: { parent: string; id: number };
   /** The VLANs this interface carries (networkd: VLAN= lines). */
@@ -162,6 +164,8 @@ export interface PlanSysctl {
   key: string;
   value: string;
   why: string;
+  /** The interface the key is of: it may not exist yet when sysctl.d is read (a USB NIC, a VLAN, ppp0), so its line may fail. */
+  iface?: string;
 }
 
 export interface PlanNat {

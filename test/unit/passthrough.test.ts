@@ -66,6 +66,7 @@ uplinks:
   - name: b
     interface: eth1
     address: 198.51.100.3/24
+    gateway: 198.51.100.1
     networkd: { Link: { MTUBytes: 1492 } }
 lan:
   - interface: br0

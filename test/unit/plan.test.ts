@@ -181,6 +181,10 @@ options: {rp-filter: off, linkdown-failover: true}
       "net.ipv4.conf.eth0/2.arp_announce = 2",
       "net.ipv4.conf.eth0/2.ignore_routes_with_linkdown = 1",
     ]);
+    // the keys of an interface that may appear after boot: marked, and the interface's own list for its stanza
+    expect(q.sysctl.filter((s) => s.iface).map((s) => s.iface)).toEqual(["eth0.2", "eth0.2", "eth0.2", "eth0.2"]);
+    expect(q.interfaces.find((i) => i.name === "eth0.2")!.sysctl.map((s) => s.key)).toEqual(q.sysctl.filter((s) => s.iface).map((s) => s.key));
+    expect(q.interfaces.find((i) => i.name === "br-lan")!.sysctl).toEqual([]);
   });
   it("snat on a shared interface matches the uplink's next hop", () => {
     const q = plan(`version: 1
