@@ -57,29 +57,41 @@ export function applyCommand(opts: Options, io: { out: (s: string) => void; err:
   const plan = planFromFile(opts.model);
   const stack = opts.stack ?? plan.stack;
   rmSync(confirmFile(opts.root), { force: true });
-  const changed = apply({ root: opts.root, modelPath: opts.model, plan, stack, dryRun: !!opts.dryRun }, aio);
+  // --try: the timer is systemd's, not this process's, so a dropped session
+  // does not stop the rollback; it is armed before the first change, so that
+  // a session that dies during the apply itself is rolled back too.
+  let armed = false;
+  let armedAt = 0;
+  const arm = () => {
+    // a failed rollback of an earlier try would keep its unit's name taken
+    run(["systemctl", "reset-failed", `${ROLLBACK_UNIT}.service`, `${ROLLBACK_UNIT}.timer`]);
+    const timer = run([
+      "systemd-run",
+      `--unit=${ROLLBACK_UNIT}`,
+      `--on-active=${opts.try}s`,
+      "--timer-property=AccuracySec=100ms",
+      "--description=gen-hooks: roll back an unconfirmed apply",
+      process.execPath,
+      process.argv[1],
+      "apply",
+      "--rollback",
+    ]);
+    if (timer.status !== 0) throw new UsageError(`systemd-run could not schedule the rollback (${timer.stderr.trim()}); nothing was changed`);
+    armed = true;
+    armedAt = Date.now();
+  };
+  let changed: boolean;
+  try {
+    changed = apply({ root: opts.root, modelPath: opts.model, plan, stack, dryRun: !!opts.dryRun }, aio, opts.try === undefined ? undefined : arm);
+  } catch (err) {
+    // the apply put the previous configuration back itself: no rollback is to come
+    if (armed) run(["systemctl", "stop", `${ROLLBACK_UNIT}.timer`]);
+    throw err;
+  }
   if (opts.try === undefined || !changed) return 0;
 
-  // The timer is systemd's, not this process's: a dropped session does not stop the rollback.
-  // A failed rollback of an earlier try would keep its unit's name taken.
-  run(["systemctl", "reset-failed", `${ROLLBACK_UNIT}.service`, `${ROLLBACK_UNIT}.timer`]);
-  const timer = run([
-    "systemd-run",
-    `--unit=${ROLLBACK_UNIT}`,
-    `--on-active=${opts.try}s`,
-    "--timer-property=AccuracySec=100ms",
-    "--description=gen-hooks: roll back an unconfirmed apply",
-    process.execPath,
-    process.argv[1],
-    "apply",
-    "--rollback",
-  ]);
-  if (timer.status !== 0) {
-    rollback(opts.root, aio);
-    throw new UsageError(`systemd-run could not schedule the rollback (${timer.stderr.trim()}); rolled back`);
-  }
   io.out(`gen-hooks: keep this configuration? Press Enter, or run "gen-hooks apply --confirm", within ${opts.try} s; otherwise it is rolled back\n`);
-  const deadline = Date.now() + opts.try * 1000;
+  const deadline = armedAt + opts.try * 1000; // the timer runs from before the change
   const tty = process.stdin.isTTY === true;
   while (Date.now() < deadline) {
     if (existsSync(confirmFile(opts.root))) break;

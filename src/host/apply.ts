@@ -71,7 +71,7 @@ function change(root: string, stack: Stack, previous: Plan | undefined, next: Pl
   return { files, stale, changed: diffs.filter((d) => d.patch).map((d) => d.path), patches: diffs.map((d) => d.patch).filter(Boolean), t };
 }
 
-/** Keep what the change replaces or removes, and the plan in effect, for a rollback. */
+/** Keep what the change replaces or removes, the plan in effect and the interfaces it reconfigures, for a rollback. */
 function keepPrevious(root: string, c: Change, applied: Applied | undefined): void {
   const dir = state(root, "previous");
   rmSync(dir, { recursive: true, force: true });
@@ -85,6 +85,7 @@ function keepPrevious(root: string, c: Change, applied: Applied | undefined): vo
       writeFileSync(join(dir, "files", path), now);
     }
   }
+  writeFileSync(join(dir, "bounced.json"), JSON.stringify(c.t.bounced));
   writeFileSync(join(dir, "absent.json"), JSON.stringify(absent));
   if (applied) writeFileSync(join(dir, "applied.json"), JSON.stringify(applied));
 }
@@ -114,18 +115,28 @@ function restore(root: string, io: ApplyIo, current: Applied | undefined): void 
   if (existsSync(join(dir, "files"))) walk("");
   const stack = current?.stack ?? previous?.stack ?? "ifupdown";
   const c = change(root, stack, current?.plan, previous?.plan, files, absent);
+  // An apply that died half way (its session killed) may have taken
+  // interfaces down and installed nothing yet: the files then say there is
+  // nothing to do, so the interfaces it reconfigured are brought up again.
+  const bouncedPath = join(dir, "bounced.json");
+  const bounced = existsSync(bouncedPath) ? (JSON.parse(readFileSync(bouncedPath, "utf8")) as string[]) : [];
+  const configured = new Set(previous?.plan.interfaces.map((i) => i.name) ?? []);
+  const again: Step[] = bounced
+    .filter((i) => configured.has(i) && !c.t.bounced.includes(i))
+    .map((i) => ({ argv: stack === "ifupdown" ? ["ifup", i] : ["networkctl", "reconfigure", i], mayFail: true }));
   runSteps(c.t.before, io);
   writeTree(root, files, absent, true);
-  runSteps(c.t.after, io);
+  runSteps([...c.t.after, ...again], io);
   record(root, previous);
   rmSync(dir, { recursive: true, force: true });
 }
 
 /**
  * Apply the plan: print the file changes and the commands, then (unless
- * dryRun) install and run them. Returns whether anything changed.
+ * dryRun) keep what it replaces, call beforeFirstChange, install and run
+ * them. Returns whether anything changed.
  */
-export function apply(opts: { root: string; modelPath: string; plan: Plan; stack: Stack; dryRun: boolean }, io: ApplyIo): boolean {
+export function apply(opts: { root: string; modelPath: string; plan: Plan; stack: Stack; dryRun: boolean }, io: ApplyIo, beforeFirstChange?: () => void): boolean {
   const { root, plan, stack } = opts;
   const files = renderTargets(plan, "all", stack);
   const stale = staleFiles(root, ownedPatterns("all", stack), files);
@@ -145,6 +156,14 @@ export function apply(opts: { root: string; modelPath: string; plan: Plan; stack
   }
   keepPrevious(root, c, applied);
   try {
+    // --try arms its rollback here: a session that dies during the change is rolled back too
+    beforeFirstChange?.();
+  } catch (err) {
+    forget(root);
+    throw err;
+  }
+  writeFileSync(state(root, "applying"), String(process.pid));
+  try {
     runSteps(c.t.before, io);
     writeTree(root, files, stale, true);
     record(root, { model: opts.modelPath, stack, plan });
@@ -159,6 +178,8 @@ export function apply(opts: { root: string; modelPath: string; plan: Plan; stack
       throw new UsageError(`${err.message}; putting the previous configuration back failed too (${again.message}): its files are installed, check the host`);
     }
     throw new UsageError(`${err.message}; the previous configuration is back`);
+  } finally {
+    rmSync(state(root, "applying"), { force: true });
   }
   io.out(`gen-hooks: applied ${opts.modelPath} (${stack}): ${c.changed.length} file(s)${c.t.bounced.length ? `, reconfigured ${c.t.bounced.join(", ")}` : ""}\n`);
   return true;
@@ -166,8 +187,23 @@ export function apply(opts: { root: string; modelPath: string; plan: Plan; stack
 
 /** Put the files and kernel state of before the last apply back. */
 export function rollback(root: string, io: ApplyIo): void {
+  // an apply still running (a --try shorter than the change) finishes first
+  const until = Date.now() + 120_000;
+  while (applying(root) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
   restore(root, io, readApplied(root));
   io.out("gen-hooks: rolled back to the configuration before the last apply\n");
+}
+
+/** Whether an apply is changing the host now (its process is alive). */
+function applying(root: string): boolean {
+  const pid = Number(read(state(root, "applying")));
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export const confirmFile = (root: string) => state(root, "confirmed");

@@ -53,6 +53,46 @@ describe("apply", () => {
     expect(() => apply({ root, modelPath: model("c"), plan: plan("c"), stack: "ifupdown", dryRun: false }, host("ifup eth1", true))).toThrow(/putting the previous configuration back failed too/);
   });
 
+  it("--try's rollback is armed after the previous files are kept and before the first change; if it cannot be, nothing changes", () => {
+    const root = tmp();
+    apply({ root, modelPath: model("b"), plan: plan("b"), stack: "ifupdown", dryRun: false }, host());
+    const before = files(root);
+    const io = host();
+    let ranAtArming: string[] | undefined;
+    apply({ root, modelPath: model("c"), plan: plan("c"), stack: "ifupdown", dryRun: false }, io, () => {
+      expect(readTree(root).has("var/lib/gen-hooks/previous/absent.json")).toBe(true);
+      ranAtArming = [...io.ran];
+    });
+    expect(ranAtArming).toEqual([]);
+    expect(io.ran.length).toBeGreaterThan(0);
+    rollback(root, host());
+    const refused = host();
+    expect(() => apply({ root, modelPath: model("c"), plan: plan("c"), stack: "ifupdown", dryRun: false }, refused, () => { throw new Error("systemd-run: no"); })).toThrow("systemd-run: no");
+    expect(refused.ran).toEqual([]);
+    expect(files(root)).toEqual(before);
+    expect(readTree(root).has("var/lib/gen-hooks/previous/absent.json")).toBe(false);
+  });
+
+  it("an apply whose session died half way (interfaces down, no file installed) is rolled back with its interfaces up again", () => {
+    const root = tmp();
+    apply({ root, modelPath: model("b"), plan: plan("b"), stack: "ifupdown", dryRun: false }, host());
+    const before = files(root);
+    const dying: ApplyIo & { ran: string[] } = {
+      ...host(),
+      run(argv) {
+        this.ran.push(argv.join(" "));
+        if (argv[0] === "ifdown") throw new Error("killed"); // the process dies during its first change
+        return { status: 0, stdout: "", stderr: "" };
+      },
+    };
+    expect(() => apply({ root, modelPath: model("c"), plan: plan("c"), stack: "ifupdown", dryRun: false }, dying, () => {})).toThrow("killed");
+    expect(dying.ran).toEqual(["ifdown eth1"]);
+    const io = host();
+    rollback(root, io);
+    expect(files(root)).toEqual(before);
+    expect(io.ran).toEqual(["ifup eth1"]);
+  });
+
   it("rollback: the files and plan of before the last apply", () => {
     const root = tmp();
     apply({ root, modelPath: model("a"), plan: plan("a"), stack: "networkd", dryRun: false }, host());
