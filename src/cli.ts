@@ -3,9 +3,9 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError, Option } from "commander";
 import { ModelError, UsageError } from "./errors.js";
-import { DEFAULT_MODEL, checkTargets, ownedPatterns, planFromFile, renderTargets, selectTargets } from "./pipeline.js";
-import { IFUPDOWN_FILE, targets } from "./targets/index.js";
-import { ifupdownWarnings } from "./host/ifupdown.js";
+import { DEFAULT_MODEL, checkTargets, ownedPatterns, planFromFile, renderTargets } from "./pipeline.js";
+import { targets } from "./targets/index.js";
+import { hostWarnings } from "./host/warnings.js";
 import type { Plan } from "./plan/types.js";
 import type { Stack } from "./model/types.js";
 import { staleFiles, writeTree } from "./render/writer.js";
@@ -52,8 +52,8 @@ export function runCli(argv: string[], io: Io = { out: (s) => process.stdout.wri
       const stack = opts.stack ?? plan.stack;
       const files = renderTargets(plan, opts.target, stack);
       if (opts.root) {
+        warnAboutHost(opts.root, plan, opts.target, stack); // before: it names what the write replaces
         writeTree(opts.root, files, staleFiles(opts.root, ownedPatterns(opts.target, stack), files));
-        warnAboutHost(opts.root, plan, opts.target, stack);
       } else if (files.length === 0) {
         throw new UsageError(`target '${opts.target}' renders no file for this model`);
       } else if (files.length === 1) {
@@ -99,10 +99,9 @@ export function runCli(argv: string[], io: Io = { out: (s) => process.stdout.wri
       code = changed.length > 0 ? 1 : 0;
     });
 
-  /** The admin's own files under root that would keep the rendered ones from working: warnings on stderr. */
+  /** The admin's own files under root that would keep the rendered ones from working, or that writing would replace: warnings on stderr. */
   const warnAboutHost = (root: string, plan: Plan, target: string, stack: Stack) => {
-    if (!selectTargets(target, stack).some((t) => t.name === "ifupdown")) return;
-    for (const w of ifupdownWarnings(root, plan, IFUPDOWN_FILE)) io.err(`gen-hooks: warning: ${w}\n`);
+    for (const w of hostWarnings(root, plan, target, stack)) io.err(`gen-hooks: warning: ${w.text}\n`);
   };
 
   const seconds = (value: string) => {

@@ -4,7 +4,7 @@ import { validateModel } from "./model/validate.js";
 import { buildPlan } from "./plan/plan.js";
 import type { Plan } from "./plan/types.js";
 import { renderTemplate } from "./render/engine.js";
-import { findTarget, targetNames, targets } from "./targets/index.js";
+import { findTarget, targetNames, targets, type TargetFile } from "./targets/index.js";
 import { UsageError } from "./errors.js";
 import type { Stack } from "./model/types.js";
 
@@ -50,12 +50,15 @@ export function checkTargets(plan: Plan, targetName: string, stack: Stack = plan
   for (const t of selectTargets(targetName, stack)) t.refuse?.(plan);
 }
 
+/** The files the selected targets would write (each path once), not rendered yet. */
+export function targetFiles(plan: Plan, targetName: string, stack: Stack = plan.stack): TargetFile[] {
+  const byPath = new Map<string, TargetFile>();
+  for (const t of selectTargets(targetName, stack)) for (const f of t.files(plan)) if (!byPath.has(f.path)) byPath.set(f.path, f);
+  return [...byPath.values()];
+}
+
 export function renderTargets(plan: Plan, targetName: string, stack: Stack = plan.stack): RenderedFile[] {
   checkTargets(plan, targetName, stack);
   // Two targets may install the same file (a destination routes file): once.
-  const byPath = new Map<string, RenderedFile>();
-  for (const t of selectTargets(targetName, stack))
-    for (const f of t.files(plan))
-      if (!byPath.has(f.path)) byPath.set(f.path, { path: f.path, content: renderTemplate(f.template, f.context), mode: f.mode ?? 0o644 });
-  return [...byPath.values()];
+  return targetFiles(plan, targetName, stack).map((f) => ({ path: f.path, content: renderTemplate(f.template, f.context), mode: f.mode ?? 0o644 }));
 }

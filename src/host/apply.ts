@@ -12,6 +12,7 @@ import { installPath, staleFiles, writeTree } from "../render/writer.js";
 import { diffTree } from "../render/differ.js";
 import { transition, type Step, type Transition } from "./transition.js";
 import { UsageError } from "../errors.js";
+import { hostWarnings } from "./warnings.js";
 
 export const STATE_DIR = "/var/lib/gen-hooks";
 export const ROLLBACK_UNIT = "gen-hooks-rollback";
@@ -65,9 +66,10 @@ interface Change {
   t: Transition;
 }
 
-function change(root: string, stack: Stack, previous: Plan | undefined, next: Plan | undefined, files: RenderedFile[], stale: string[]): Change {
+function change(root: string, stack: Stack, previous: Plan | undefined, next: Plan | undefined, files: RenderedFile[], stale: string[], io: ApplyIo): Change {
   const diffs = diffTree(root, files, stale);
-  const t = transition(stack, previous, next, (p) => read(installPath(root, p)), files, stale);
+  const running = (unit: string) => io.run(["systemctl", "is-active", "--quiet", unit]).status === 0;
+  const t = transition(stack, previous, next, (p) => read(installPath(root, p)), files, stale, running);
   return { files, stale, changed: diffs.filter((d) => d.patch).map((d) => d.path), patches: diffs.map((d) => d.patch).filter(Boolean), t };
 }
 
@@ -114,7 +116,7 @@ function restore(root: string, io: ApplyIo, current: Applied | undefined): void 
   };
   if (existsSync(join(dir, "files"))) walk("");
   const stack = current?.stack ?? previous?.stack ?? "ifupdown";
-  const c = change(root, stack, current?.plan, previous?.plan, files, absent);
+  const c = change(root, stack, current?.plan, previous?.plan, files, absent, io);
   // An apply that died half way (its session killed) may have taken
   // interfaces down and installed nothing yet: the files then say there is
   // nothing to do, so the interfaces it reconfigured are brought up again.
@@ -141,7 +143,11 @@ export function apply(opts: { root: string; modelPath: string; plan: Plan; stack
   const files = renderTargets(plan, "all", stack);
   const stale = staleFiles(root, ownedPatterns("all", stack), files);
   const applied = readApplied(root);
-  const c = change(root, stack, applied?.plan, plan, files, stale);
+  const c = change(root, stack, applied?.plan, plan, files, stale, io);
+  const warnings = hostWarnings(root, plan, "all", stack);
+  for (const w of warnings) io.out(`gen-hooks: ${w.blocking ? "in the way" : "warning"}: ${w.text}\n`);
+  const blocked = warnings.filter((w) => w.blocking).length;
+  if (blocked > 0 && !opts.dryRun) throw new UsageError(`the host's own configuration is in the way of ${blocked === 1 ? "the model (above)" : `the model (${blocked} places above)`}; nothing was changed`);
   for (const p of c.patches) io.out(p);
   const steps = [...c.t.before, ...c.t.after];
   if (c.changed.length === 0 && steps.length === 0) {
@@ -150,6 +156,7 @@ export function apply(opts: { root: string; modelPath: string; plan: Plan; stack
     return false;
   }
   if (opts.dryRun) {
+    if (blocked > 0) io.out(`gen-hooks: apply would refuse while the host's own configuration is in the way (above)\n`);
     io.out(`gen-hooks: would change ${c.changed.length} file(s)${c.t.bounced.length ? `, reconfigure ${c.t.bounced.join(", ")}` : ""} and run:\n`);
     for (const s of steps) io.out(`  ${show(s.argv)}\n`);
     return true;

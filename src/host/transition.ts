@@ -6,7 +6,9 @@ import { basename } from "node:path";
 import type { Plan } from "../plan/types.js";
 import type { Stack } from "../model/types.js";
 import type { RenderedFile } from "../pipeline.js";
-import { FIXED_UNITS, IFUPDOWN_FILE, NFT_FILE, SYSCTL_FILE } from "../targets/index.js";
+import { FIXED_UNITS, IFPLUGD_DEFAULTS_FILE, IFUPDOWN_FILE, NFT_FILE, SYSCTL_FILE } from "../targets/index.js";
+
+const IFPLUGD_UNIT = "ifplugd.service";
 import { ruleSelector } from "../plan/rules.js";
 
 export interface Step {
@@ -59,9 +61,18 @@ const ruleWords = (priority: number, selector: string, action: string[]) => ["pr
 /**
  * installed: the current content of an install path (undefined when absent);
  * files: what will be installed; stale: installed paths that go; next:
- * the plan they make (none: a rollback to before the first apply).
+ * the plan they make (none: a rollback to before the first apply);
+ * running: whether a service of the host runs now (asked only when needed).
  */
-export function transition(stack: Stack, previous: Plan | undefined, next: Plan | undefined, installed: (path: string) => string | undefined, files: RenderedFile[], stale: string[]): Transition {
+export function transition(
+  stack: Stack,
+  previous: Plan | undefined,
+  next: Plan | undefined,
+  installed: (path: string) => string | undefined,
+  files: RenderedFile[],
+  stale: string[],
+  running: (unit: string) => boolean = () => false,
+): Transition {
   const before: Step[] = [];
   // after the install: systemd and sysctl first, the kill switch before any
   // interface comes up, then the stack, the previous plan's leftovers, the services
@@ -78,6 +89,12 @@ export function transition(stack: Stack, previous: Plan | undefined, next: Plan 
   const units = (list: string[]) => list.flatMap((p) => UNIT.exec(p)?.[1] ?? []);
   const goneUnits = units(stale);
   for (const u of goneUnits) before.push({ argv: ["systemctl", "disable", "--now", u], mayFail: true });
+
+  // A running ifplugd keeps the interfaces it read at its start: stopped
+  // before any ifdown (it would bring a removed uplink back up), started
+  // again with the new settings once they are in place.
+  const ifplugd = paths.includes(IFPLUGD_DEFAULTS_FILE) && touched(IFPLUGD_DEFAULTS_FILE) && running(IFPLUGD_UNIT);
+  if (ifplugd) before.push({ argv: ["systemctl", "stop", IFPLUGD_UNIT] });
 
   let bounced: string[] = [];
   if (stack === "ifupdown") {
@@ -139,6 +156,7 @@ export function transition(stack: Stack, previous: Plan | undefined, next: Plan 
     const changed = paths.some((p) => touched(p) && (p === path || reads(u, p)));
     if (changed || installed(path) === undefined) (u === "gen-hooks-killswitch.service" ? prepare : services).push({ argv: ["systemctl", "enable", u] }, { argv: ["systemctl", "restart", u] });
   }
+  if (ifplugd) services.push({ argv: ["systemctl", "start", IFPLUGD_UNIT] });
   return { before, after: [...prepare, ...stackSteps, ...cleanup, ...services], bounced };
 }
 

@@ -99,7 +99,8 @@ export interface Options {
   stack: Stack;
   rpFilter: "loose" | "strict" | "off";
   linkdownFailover: boolean;
-  ifplugd: { delayUp: number; delayDown: number };
+  /** The host runs ifplugd with these delays; absent: it does not (no ifplugd settings are rendered). */
+  ifplugd?: { delayUp: number; delayDown: number };
 }
 
 export interface Model {

@@ -319,9 +319,10 @@ function normalize(loaded: LoadedModel, raw: RawModel, issues: ModelIssue[]): Mo
       stack: o.stack ?? "ifupdown",
       rpFilter: o["rp-filter"] ?? "loose",
       linkdownFailover: o["linkdown-failover"] ?? true,
-      ifplugd: {
-        delayUp: o.ifplugd?.["delay-up"] ?? IFPLUGD_DEFAULTS.delayUp,
-        delayDown: o.ifplugd?.["delay-down"] ?? IFPLUGD_DEFAULTS.delayDown,
+      // given: the host runs ifplugd (Debian 12 and older), and its settings are rendered
+      ifplugd: o.ifplugd && {
+        delayUp: o.ifplugd["delay-up"] ?? IFPLUGD_DEFAULTS.delayUp,
+        delayDown: o.ifplugd["delay-down"] ?? IFPLUGD_DEFAULTS.delayDown,
       },
     },
   };

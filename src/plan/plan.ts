@@ -264,7 +264,7 @@ export function buildPlan(model: Model): Plan {
     },
     sysctl,
     nat: natPlan(model),
-    ifplugd: {
+    ifplugd: model.options.ifplugd && {
       interfaces: ordered.filter((i) => i.role === "uplink" && i.watch).map((i) => i.name),
       args: `-q -f -u${model.options.ifplugd.delayUp} -d${model.options.ifplugd.delayDown} -w -I`,
     },

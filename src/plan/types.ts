@@ -279,5 +279,6 @@ export interface Plan {
   keepForeign: { rules: boolean; routes: boolean };
   sysctl: PlanSysctl[];
   nat: PlanNat[];
-  ifplugd: { interfaces: string[]; args: string };
+  /** ifplugd's settings, when the model uses ifplugd (options.ifplugd). */
+  ifplugd?: { interfaces: string[]; args: string };
 }

@@ -29,6 +29,7 @@ export interface Target {
 export const NFT_FILE = "/etc/nftables.d/gen-hooks.nft";
 export const SYSCTL_FILE = "/etc/sysctl.d/60-gen-hooks.conf";
 export const IFUPDOWN_FILE = "/etc/network/interfaces.d/gen-hooks";
+export const IFPLUGD_DEFAULTS_FILE = "/etc/default/ifplugd";
 
 const base = (plan: Plan) => ({ model: plan.model, mode: plan.mode, plan });
 
@@ -141,8 +142,10 @@ export const targets: Target[] = [
   {
     name: "ifplugd",
     stack: "ifupdown",
-    summary: "/etc/default/ifplugd: the uplinks to watch and the daemon's delays (Debian 12 and older; Debian 13 has no ifplugd)",
-    files: (plan) => [{ path: "/etc/default/ifplugd", template: "ifplugd/ifplugd.hbs", context: base(plan) }],
+    summary: "/etc/default/ifplugd, when the model has options.ifplugd: the uplinks to watch and the daemon's delays (Debian 12 and older; Debian 13 has no ifplugd)",
+    files: (plan) => (plan.ifplugd ? [{ path: IFPLUGD_DEFAULTS_FILE, template: "ifplugd/ifplugd.hbs", context: base(plan) }] : []),
+    // the package's own file, when gen-hooks replaced it, comes back when no model needs it (see writer.ts)
+    owns: [IFPLUGD_DEFAULTS_FILE],
   },
   {
     name: "rt_tables",

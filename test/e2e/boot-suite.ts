@@ -120,7 +120,7 @@ function leaseToEffect(c: Container, leases: LabLease[]): string[] {
 function stacksFor(release: Release, model: Model, plan: Plan): Stack[] {
   const stacks: Stack[] = ["ifupdown", "networkd"];
   // ifplugd does failover only where the model turns the kernel's off; Debian 13 has no ifplugd.
-  if (hasIfplugd(release) && !model.options.linkdownFailover && plan.ifplugd.interfaces.length > 0) stacks.push("ifplugd");
+  if (hasIfplugd(release) && !model.options.linkdownFailover && plan.ifplugd && plan.ifplugd.interfaces.length > 0) stacks.push("ifplugd");
   return stacks;
 }
 
@@ -158,7 +158,7 @@ async function restartsKeepState(c: Container, topo: Topology, plan: Plan, inten
 async function ifplugdOutlivesDebconf(c: Container, topo: Topology, plan: Plan, intended: string): Promise<void> {
   const values = () => c.sh('. /etc/default/ifplugd; printf "%s|%s|%s|%s" "$INTERFACES" "$HOTPLUG_INTERFACES" "$ARGS" "$SUSPEND_ACTION"').stdout;
   const before = values();
-  expect(before).toBe(`${plan.ifplugd.interfaces.join(" ")}||${plan.ifplugd.args}|stop`);
+  expect(before).toBe(`${plan.ifplugd!.interfaces.join(" ")}||${plan.ifplugd!.args}|stop`);
   const r = await c.run(["env", "DEBIAN_FRONTEND=noninteractive", "dpkg-reconfigure", "ifplugd"], 120_000);
   expect(r.status, `dpkg-reconfigure ifplugd: ${r.stderr}`).toBe(0);
   expect(values(), "ifplugd's settings after dpkg-reconfigure").toBe(before);
@@ -433,7 +433,7 @@ async function bootProof(release: Release, scenario: string, written: Model, sta
         // Carrier failover by whichever mechanism the stack uses.
         const failover =
           stack === "ifplugd"
-            ? { how: `ifplugd -d${model.options.ifplugd.delayDown}`, limit: (model.options.ifplugd.delayDown + 2) * 1000 }
+            ? { how: `ifplugd -d${model.options.ifplugd!.delayDown}`, limit: (model.options.ifplugd!.delayDown + 2) * 1000 }
             : stack === "networkd"
               ? { how: model.mode === "balance" ? "kernel linkdown" : "networkd carrier handling", limit: leases.length > 0 ? LEASED_SWITCH_MS : 1000 }
               : model.options.linkdownFailover

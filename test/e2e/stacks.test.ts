@@ -161,7 +161,7 @@ describe.skipIf(!!unavailable)("fixtures on real stacks", () => {
 
     // ifplugd is the failover mechanism only where the model turns the kernel's off;
     // on a Debian 13 machine there is no ifplugd (the booted lab's Debian 12 root has it).
-    if (!kernelFailover && plan.ifplugd.interfaces.length > 0 && ifplugdInstalled)
+    if (!kernelFailover && plan.ifplugd && plan.ifplugd.interfaces.length > 0 && ifplugdInstalled)
     it(`${scenario}: ifupdown + ifplugd`, async () => {
       const root = render(scenario, modelPath);
       try {
@@ -171,7 +171,7 @@ describe.skipIf(!!unavailable)("fixtures on real stacks", () => {
           const ifupdown = new Ifupdown(topo, root);
           expect(ifupdown.up().status).toBe(0); // boot: networking brings up every auto interface
           const ifplugd = new Ifplugd(topo, root, ifupdown);
-          expect(ifplugd.interfaces).toEqual(plan.ifplugd.interfaces);
+          expect(ifplugd.interfaces).toEqual(plan.ifplugd!.interfaces);
           ifplugd.start();
           expect(await waitFor(() => ifplugd.actions().length >= ifplugd.interfaces.length, 5000, 50), `ifplugd runs its action for every interface at start\n${ifplugd.actions().join("\n")}`).toBe(true);
           expectRules(topo, plan);
@@ -179,8 +179,8 @@ describe.skipIf(!!unavailable)("fixtures on real stacks", () => {
           const intended = lab.snapshot("host");
 
           // ifplugd's delay-down plus its 1 s poll bound the switch.
-          const limit = (model.options.ifplugd.delayDown + 2) * 1000;
-          await failoverCascade(topo, `${scenario}/ifplugd (-d${model.options.ifplugd.delayDown})`, limit);
+          const limit = (model.options.ifplugd!.delayDown + 2) * 1000;
+          await failoverCascade(topo, `${scenario}/ifplugd (-d${model.options.ifplugd!.delayDown})`, limit);
           expect(await waitFor(() => lab.snapshot("host") === intended, 5000, 100), `state after ifplugd brought every link back\n${ifplugd.actions().join("\n")}`).toBe(true);
           expect(ifplugd.actions().filter((a) => a.endsWith(" down")).length, "ifplugd ran ifdown for each cut").toBeGreaterThan(0);
           expectChecks(behaviourChecks(topo));

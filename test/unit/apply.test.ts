@@ -1,5 +1,7 @@
 // apply's bookkeeping with a stand-in for the host's commands: a failing
 // command leaves the previous files and plan; a rollback puts them back.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadModelFile } from "../../src/model/load.js";
 import { validateModel } from "../../src/model/validate.js";
@@ -91,6 +93,23 @@ describe("apply", () => {
     rollback(root, io);
     expect(files(root)).toEqual(before);
     expect(io.ran).toEqual(["ifup eth1"]);
+  });
+
+  it("refuses while the admin's ifupdown files are in the way (nothing changed); --dry-run says so", () => {
+    const root = tmp();
+    mkdirSync(join(root, "etc/network"), { recursive: true });
+    writeFileSync(join(root, "etc/network/interfaces"), "auto lo\niface lo inet loopback\n\nauto eth1\niface eth1 inet dhcp\n\nsource /etc/network/interfaces.d/*\n");
+    const io = host();
+    let said = "";
+    expect(() => apply({ root, modelPath: model("a"), plan: plan("a"), stack: "ifupdown", dryRun: false }, { ...io, out: (s) => (said += s) })).toThrow(/the host's own configuration is in the way of the model \(above\); nothing was changed/);
+    expect(said).toContain(`gen-hooks: in the way: ${root}/etc/network/interfaces:5 defines eth1, which gen-hooks configures in /etc/network/interfaces.d/gen-hooks; remove that stanza`);
+    expect(io.ran).toEqual([]);
+    expect([...files(root).keys()]).toEqual(["etc/network/interfaces"]);
+    let dry = "";
+    expect(apply({ root, modelPath: model("a"), plan: plan("a"), stack: "ifupdown", dryRun: true }, { ...host(), out: (s) => (dry += s) })).toBe(true);
+    expect(dry).toContain("gen-hooks: apply would refuse while the host's own configuration is in the way (above)");
+    // the same host on networkd: the ifupdown file is not in the way
+    expect(apply({ root, modelPath: model("a"), plan: plan("a"), stack: "networkd", dryRun: false }, host())).toBe(true);
   });
 
   it("rollback: the files and plan of before the last apply", () => {

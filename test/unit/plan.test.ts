@@ -209,6 +209,7 @@ uplinks:
 options: {ifplugd: {delay-up: 2, delay-down: 5}}
 `);
     expect(q.ifplugd).toEqual({ interfaces: ["eth0", "eth2"], args: "-q -f -u2 -d5 -w -I" });
+    expect(plan(`version: 1\nuplinks:\n  - {name: a, interface: eth0, address: 198.51.100.2/24, gateway: 198.51.100.1}\noptions: {ifplugd: {}}\n`).ifplugd).toEqual({ interfaces: ["eth0"], args: "-q -f -u0 -d10 -w -I" });
   });
 });
 

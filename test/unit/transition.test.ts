@@ -1,5 +1,6 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { loadModelFile } from "../../src/model/load.js";
+import { loadModelFile, parseModelText } from "../../src/model/load.js";
 import { validateModel } from "../../src/model/validate.js";
 import { buildPlan } from "../../src/plan/plan.js";
 import { renderTargets } from "../../src/pipeline.js";
@@ -35,6 +36,27 @@ describe("transition: from the applied plan to a new one", () => {
     expect(t.after).toContain("ip -4 route flush table 103");
     expect(t.after.indexOf("sysctl -q -e -p /etc/sysctl.d/60-gen-hooks.conf")).toBeLessThan(t.after.indexOf("ifup eth0"));
     expect(t.after.indexOf("sysctl -q -e -p /etc/sysctl.d/60-gen-hooks.conf")).toBeGreaterThanOrEqual(0);
+  });
+
+  it("ifplugd's settings change: a running ifplugd is stopped before any ifdown and started after; one not running is left alone", () => {
+    const withIfplugd = (m: string) => buildPlan(validateModel(parseModelText(`${readFileSync(`test/e2e/apply/${m}.yaml`, "utf8")}\noptions:\n  ifplugd: { delay-down: 1 }\n`, `${m}.yaml`)));
+    const old = withIfplugd("a");
+    const next = withIfplugd("b");
+    const installed = new Map(renderTargets(old, "all", "ifupdown").map((f) => [f.path, f.content]));
+    const files = renderTargets(next, "all", "ifupdown");
+    const stale = [...installed.keys()].filter((p) => !files.some((f) => f.path === p));
+    const asked: string[] = [];
+    const run = (active: boolean) => {
+      const t = transition("ifupdown", old, next, (p) => installed.get(p), files, stale, (u) => (asked.push(u), active));
+      return { before: t.before.map((s) => s.argv.join(" ")), after: t.after.map((s) => s.argv.join(" ")) };
+    };
+    const running = run(true);
+    expect(running.before[0]).toBe("systemctl stop ifplugd.service");
+    expect(running.before.slice(1).every((s) => s.startsWith("ifdown"))).toBe(true);
+    expect(running.after[running.after.length - 1]).toBe("systemctl start ifplugd.service");
+    expect(asked).toEqual(["ifplugd.service"]);
+    const idle = run(false);
+    expect([...idle.before, ...idle.after].filter((s) => s.includes("ifplugd"))).toEqual([]);
   });
 
   it("an address change bounces only its interface", () => {

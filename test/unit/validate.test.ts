@@ -93,7 +93,7 @@ describe("validation: each rule names file, line, column, key and what is allowe
   it("accepts the valid example and fills defaults", () => {
     const m = validateModel(parseModelText(two(), "m.yaml"));
     expect(m.mode).toBe("failover");
-    expect(m.options).toEqual({ stack: "ifupdown", rpFilter: "loose", linkdownFailover: true, ifplugd: { delayUp: 0, delayDown: 10 } });
+    expect(m.options).toStrictEqual({ stack: "ifupdown", rpFilter: "loose", linkdownFailover: true, ifplugd: undefined });
     expect(m.uplinks[0]).toMatchObject({ weight: 1, nat: "none", watch: true, onlink: false, gateways: [{ family: 4, address: "198.51.100.1" }] });
   });
 
