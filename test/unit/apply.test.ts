@@ -108,7 +108,13 @@ describe("apply", () => {
     let dry = "";
     expect(apply({ root, modelPath: model("a"), plan: plan("a"), stack: "ifupdown", dryRun: true }, { ...host(), out: (s) => (dry += s) })).toBe(true);
     expect(dry).toContain("gen-hooks: apply would refuse while the host's own configuration is in the way (above)");
-    // the same host on networkd: the ifupdown file is not in the way
+    // the same host on networkd: the ifupdown file is not in the way, an admin's .network for a model interface is
+    mkdirSync(join(root, "etc/systemd/network"), { recursive: true });
+    writeFileSync(join(root, "etc/systemd/network/20-mgmt.network"), "[Match]\nName=eth0\n\n[Network]\nAddress=10.0.0.5/24\n");
+    const onNetworkd = host();
+    expect(() => apply({ root, modelPath: model("a"), plan: plan("a"), stack: "networkd", dryRun: false }, onNetworkd)).toThrow(/in the way/);
+    expect(onNetworkd.ran).toEqual([]);
+    writeFileSync(join(root, "etc/systemd/network/20-mgmt.network"), "[Match]\nName=mgmt0\n\n[Network]\nAddress=10.0.0.5/24\n");
     expect(apply({ root, modelPath: model("a"), plan: plan("a"), stack: "networkd", dryRun: false }, host())).toBe(true);
   });
 
