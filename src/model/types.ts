@@ -83,6 +83,8 @@ export interface Uplink {
   check?: HealthCheck;
   /** false: the traffic its selectors choose is refused while it is down (a kill switch). */
   fallback: boolean;
+  /** false: selector-only; never main's default nor a balance share. */
+  default: boolean;
   pass: PassThrough;
 }
 

@@ -185,6 +185,7 @@ interface RawUplink extends RawPassThrough {
   watch?: boolean;
   check?: { targets: string[]; interval?: number; down?: number; up?: number };
   fallback?: boolean;
+  default?: boolean;
 }
 interface RawModel {
   version: 1;
@@ -300,6 +301,7 @@ function normalize(loaded: LoadedModel, raw: RawModel, issues: ModelIssue[]): Mo
       watch: u.watch ?? true,
       check: u.check && healthCheck(u.check, [...base, "check"]),
       fallback: u.fallback ?? true,
+      default: u.default ?? true,
       pass: parsePassThrough(u, base, passIssue),
     };
   });
@@ -396,10 +398,18 @@ function crossCheck(loaded: LoadedModel, model: Model, issues: ModelIssue[]): vo
       add(at(u, "name"), `uplink '${killTableName(u.name)}' clashes with the kill-switch table of uplink '${u.name}'; rename it`);
   }
 
-  // The kill switch guards what the uplink's selectors choose.
-  for (const u of model.uplinks)
-    if (!u.fallback && u.users.length === 0 && u.mark === undefined && u.sources.length === 0 && u.destinations.length === 0)
+  // The kill switch guards what the uplink's selectors choose, and a selector-only uplink carries only that.
+  for (const u of model.uplinks) {
+    const selectsNone = u.users.length === 0 && u.mark === undefined && u.sources.length === 0 && u.destinations.length === 0;
+    if (!u.default && selectsNone)
+      add(at(u, "default"), `default: false leaves uplink '${u.name}' only the traffic its selectors choose, and it has none; give it users, mark, sources or destinations, or remove default`, "key");
+    // the DHCP client and router advertisements put their own default into main
+    const stackDefault = u.learned.find((l) => l.source === "dhcp" || l.source === "slaac");
+    if (!u.default && stackDefault)
+      add(at(u, "default"), `default: false is not supported yet with ${stackDefault.source}: the ${stackDefault.source === "dhcp" ? "DHCP client" : "kernel, from router advertisements,"} puts its own default route into the main table; it works with static addresses and ppp`, "key");
+    if (!u.fallback && selectsNone)
       add(at(u, "fallback"), `fallback: false refuses the traffic uplink '${u.name}' selects while it is down, and it selects none; give it users, mark, sources or destinations, or remove fallback`, "key");
+  }
 
   // lsm probes IPv4 only, through the uplink's own IPv4 address.
   for (const u of model.uplinks)

@@ -69,7 +69,7 @@ export function healthPlan(model: Model, x: HealthInputs): PlanHealth | undefine
     const byMetric = balance
       ? []
       : model.uplinks
-          .filter((u) => x.routes(u.name, family))
+          .filter((u) => u.default && x.routes(u.name, family))
           .map((u) => ({ uplink: u.name, metric: x.metric(u.name) ?? 0, table: x.table(u.name) }))
           .sort((a, b) => a.metric - b.metric);
     return {

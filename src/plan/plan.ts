@@ -149,7 +149,7 @@ export function buildPlan(model: Model): Plan {
       const viaFields = { via, onlink: u.onlink && via !== undefined, scopeLink: via === undefined };
       if (routable(u, f)) {
         route({ family: f, to: "default", dev: u.interface, src, table, ...viaFields, why: `${u.name}: default` });
-        if (model.mode === "failover")
+        if (model.mode === "failover" && u.default)
           route({ family: f, to: "default", dev: u.interface, src, table: MAIN_TABLE, metric: metricOf.get(u.name), ...viaFields, why: `${u.name}: main default, failover order` });
         const pinned = u.destinations.filter((d) => d.family === f);
         const pinnedWhy = `${u.name}: pinned destination`;
@@ -181,14 +181,14 @@ export function buildPlan(model: Model): Plan {
     table: (u) => tableOf.main.get(u.name)!,
     destinationTable: (u) => tableOf.destinations.get(u.name),
     tableName: (id) => tableName.get(id)!,
-    metric: (u) => (model.mode === "failover" ? metricOf.get(u.name) : undefined),
+    metric: (u) => (model.mode === "failover" && u.default ? metricOf.get(u.name) : undefined),
     route: (r) => fullRoute(r),
   });
   for (const l of leases) rules.push(...l.rules);
 
   if (model.mode === "balance") {
     for (const f of FAMILIES) {
-      const members = model.uplinks.filter((u) => routable(u, f));
+      const members = model.uplinks.filter((u) => u.default && routable(u, f));
       if (members.length === 0) continue;
       const mp: PlanMultipath = {
         family: f,

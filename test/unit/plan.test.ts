@@ -262,3 +262,32 @@ lan:
     expect(p.vlanParents).toEqual([{ name: "eth0", vlans: ["eth0.2"] }]);
   });
 });
+
+describe("plan: selector-only uplinks (default: false)", () => {
+  const model = (mode: string, modem: string) => `version: 1
+mode: ${mode}
+uplinks:
+  - {name: isp, interface: eth1, address: 198.51.100.2/24, gateway: 198.51.100.1}
+  - {name: isp2, interface: eth2, address: 203.0.113.2/24, gateway: 203.0.113.1}
+  - {name: modem, interface: ppp0, ${modem}, users: [1000], default: false, check: {targets: [198.18.0.1]}}
+`;
+  const mainDefaults = (p: Plan) => [...p.interfaces.flatMap((i) => i.families.flatMap((b) => b.routes)), ...p.leases.flatMap((l) => [l.mainDefault, l.stackDefault].filter((r) => r !== undefined))].filter((r) => r!.table === 254 && r!.to === "default").map((r) => r!.dev);
+  it("failover: never main's default, static or ppp; its own table and selector stay", () => {
+    for (const modem of ["address: 100.100.0.5/32", "address: ppp"]) {
+      const p = plan(model("failover", modem));
+      expect(mainDefaults(p), modem).toEqual(["eth1", "eth2"]);
+      const rules = [...p.rules, ...p.leases.flatMap((l) => l.rules)].filter((r) => r.uplink === "modem");
+      expect(rules.some((r) => r.uidrange === "1000-1000"), modem).toBe(true);
+      // a dead provider's traffic is looked up in the default uplinks' tables only
+      expect(p.health!.bypass[0].lookups.map((l) => l.uplink)).toEqual(["isp", "isp2"]);
+    }
+  });
+  it("balance: no share of the multipath default", () => {
+    const p = plan(model("balance", "address: 100.100.0.5/32"));
+    expect(p.multipath.map((m) => m.nexthops.map((n) => n.uplink))).toEqual([["isp", "isp2"]]);
+  });
+  it("refused where it cannot hold: no selector, or a stack that puts its own default into main", () => {
+    expect(() => plan("version: 1\nuplinks:\n  - {name: a, interface: ppp0, address: ppp, default: false}\n")).toThrow(/m\.yaml:3:46: uplinks\[0\]\.default: default: false leaves uplink 'a' only the traffic its selectors choose, and it has none/);
+    expect(() => plan("version: 1\nuplinks:\n  - {name: a, interface: eth1, address: dhcp, users: [1000], default: false}\n")).toThrow(/uplinks\[0\]\.default: default: false is not supported yet with dhcp: the DHCP client puts its own default route/);
+  });
+});
