@@ -69,7 +69,9 @@ interface Change {
 function change(root: string, stack: Stack, previous: Plan | undefined, next: Plan | undefined, files: RenderedFile[], stale: string[], io: ApplyIo): Change {
   const diffs = diffTree(root, files, stale);
   const running = (unit: string) => io.run(["systemctl", "is-active", "--quiet", unit]).status === 0;
-  const t = transition(stack, previous, next, (p) => read(installPath(root, p)), files, stale, running);
+  // another root is not this host: its interfaces are taken as there
+  const present = (iface: string) => root !== "/" || existsSync(`/sys/class/net/${iface}`);
+  const t = transition(stack, previous, next, (p) => read(installPath(root, p)), files, stale, running, present);
   return { files, stale, changed: diffs.filter((d) => d.patch).map((d) => d.path), patches: diffs.map((d) => d.patch).filter(Boolean), t };
 }
 
@@ -149,6 +151,8 @@ export function apply(opts: { root: string; modelPath: string; plan: Plan; stack
   const blocked = warnings.filter((w) => w.blocking).length;
   if (blocked > 0 && !opts.dryRun) throw new UsageError(`the host's own configuration is in the way of ${blocked === 1 ? "the model (above)" : `the model (${blocked} places above)`}; nothing was changed`);
   for (const p of c.patches) io.out(p);
+  for (const i of c.t.absent)
+    io.out(`gen-hooks: ${i} is not on this host now: nothing is run for it; ${stack === "networkd" ? "networkd configures it when it appears" : `run "ifup ${i}" when it appears`}, and status says absent until then\n`);
   const steps = [...c.t.before, ...c.t.after];
   if (c.changed.length === 0 && steps.length === 0) {
     if (!opts.dryRun) record(root, { model: opts.modelPath, stack, plan });

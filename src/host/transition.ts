@@ -24,6 +24,8 @@ export interface Transition {
   after: Step[];
   /** Interfaces brought down and up (or reconfigured). */
   bounced: string[];
+  /** Interfaces of the new plan that are not on the host now (a USB NIC, a VLAN, ppp0): nothing is run for them. */
+  absent: string[];
 }
 
 const NETWORK_FILE = /^\/etc\/systemd\/network\/10-gen-hooks-(.+)\.(network|netdev)$/;
@@ -62,7 +64,8 @@ const ruleWords = (priority: number, selector: string, action: string[]) => ["pr
  * installed: the current content of an install path (undefined when absent);
  * files: what will be installed; stale: installed paths that go; next:
  * the plan they make (none: a rollback to before the first apply);
- * running: whether a service of the host runs now (asked only when needed).
+ * running: whether a service of the host runs now (asked only when needed);
+ * present: whether the host has the interface now.
  */
 export function transition(
   stack: Stack,
@@ -72,6 +75,7 @@ export function transition(
   files: RenderedFile[],
   stale: string[],
   running: (unit: string) => boolean = () => false,
+  present: (iface: string) => boolean = () => true,
 ): Transition {
   const before: Step[] = [];
   // after the install: systemd and sysctl first, the kill switch before any
@@ -102,9 +106,9 @@ export function transition(
     // a drop-in neither rewritten nor removed (a rollback puts back only what changed) stays as it is
     const next = paths.includes(IFUPDOWN_FILE) ? stanzas(newContent.get(IFUPDOWN_FILE)) : old;
     const { changed, removed, added } = changedKeys(old, next);
-    for (const i of [...changed, ...removed]) before.push({ argv: ["ifdown", i], mayFail: true });
-    for (const i of [...changed, ...added]) stackSteps.push({ argv: ["ifup", i] });
-    bounced = [...changed, ...removed, ...added].sort();
+    for (const i of [...changed, ...removed].filter(present)) before.push({ argv: ["ifdown", i], mayFail: true });
+    for (const i of [...changed, ...added].filter(present)) stackSteps.push({ argv: ["ifup", i] });
+    bounced = [...changed, ...removed, ...added].filter(present).sort();
   }
 
   const unitFiles = paths.filter((p) => UNIT.test(p) || p.startsWith("/etc/systemd/system/systemd-networkd.service.d/"));
@@ -124,9 +128,10 @@ export function transition(
     const { changed, removed, added } = changedKeys(byLink(installed), byLink((p) => newContent.get(p)));
     const any = changed.length + removed.length + added.length > 0 || paths.some((p) => p.startsWith("/etc/systemd/networkd.conf.d/") && touched(p));
     if (any) stackSteps.push({ argv: ["networkctl", "reload"] });
-    for (const i of removed) stackSteps.push({ argv: ["networkctl", "down", i], mayFail: true });
-    for (const i of [...changed, ...added]) stackSteps.push({ argv: ["networkctl", "reconfigure", i], mayFail: i === "lo" });
-    bounced = [...changed, ...removed, ...added].sort();
+    for (const i of removed.filter(present)) stackSteps.push({ argv: ["networkctl", "down", i], mayFail: true });
+    // networkd configures a link that appears later by itself
+    for (const i of [...changed, ...added].filter((i) => i === "lo" || present(i))) stackSteps.push({ argv: ["networkctl", "reconfigure", i], mayFail: i === "lo" });
+    bounced = [...changed, ...removed, ...added].filter((i) => i === "lo" || present(i)).sort();
   }
 
   // leftovers of the previous plan that no stack removes: its rules and tables that the new plan has not
@@ -157,7 +162,8 @@ export function transition(
     if (changed || installed(path) === undefined) (u === "gen-hooks-killswitch.service" ? prepare : services).push({ argv: ["systemctl", "enable", u] }, { argv: ["systemctl", "restart", u] });
   }
   if (ifplugd) services.push({ argv: ["systemctl", "start", IFPLUGD_UNIT] });
-  return { before, after: [...prepare, ...stackSteps, ...cleanup, ...services], bounced };
+  const absent = (next?.interfaces ?? []).map((i) => i.name).filter((i) => !present(i));
+  return { before, after: [...prepare, ...stackSteps, ...cleanup, ...services], bounced, absent };
 }
 
 /** Whether a unit's work depends on this file (it loads or runs it). */

@@ -59,6 +59,23 @@ describe("transition: from the applied plan to a new one", () => {
     expect([...idle.before, ...idle.after].filter((s) => s.includes("ifplugd"))).toEqual([]);
   });
 
+  it("an interface not on the host now is neither brought down nor up (networkd configures it when it appears)", () => {
+    const old = plan("a");
+    const next = plan("b");
+    const installed = new Map(renderTargets(old, "all", "ifupdown").map((f) => [f.path, f.content]));
+    for (const stack of ["ifupdown", "networkd"] as const) {
+      const inst = stack === "ifupdown" ? installed : new Map(renderTargets(old, "all", stack).map((f) => [f.path, f.content]));
+      const files = renderTargets(next, "all", stack);
+      const stale = [...inst.keys()].filter((p) => !files.some((f) => f.path === p));
+      const t = transition(stack, old, next, (p) => inst.get(p), files, stale, () => false, (i) => i !== "eth2");
+      const all = [...t.before, ...t.after].map((s) => s.argv.join(" "));
+      expect(all.filter((s) => / eth2$/.test(s)), stack).toEqual([]);
+      expect(all.some((s) => / eth1$/.test(s)), stack).toBe(true);
+      expect(t.absent, stack).toEqual(["eth2"]);
+      expect(t.bounced, stack).not.toContain("eth2");
+    }
+  });
+
   it("an address change bounces only its interface", () => {
     const t = steps("b", "c", "ifupdown");
     expect(t).toEqual({ before: ["ifdown eth1"], after: ["ifup eth1", "ip -4 rule del priority 3001 from 198.51.100.2/32 table 101"], bounced: ["eth1"] });
@@ -77,7 +94,7 @@ describe("transition: from the applied plan to a new one", () => {
     const b = plan("b");
     const files = renderTargets(b, "all", "ifupdown");
     const installed = new Map(files.map((f) => [f.path, f.content]));
-    expect(transition("ifupdown", undefined, b, (p) => installed.get(p), files, [])).toEqual({ before: [], after: [], bounced: [] });
+    expect(transition("ifupdown", undefined, b, (p) => installed.get(p), files, [])).toEqual({ before: [], after: [], bounced: [], absent: [] });
   });
 
   it("files that do not include the drop-in (a rollback puts back only what changed) touch no interface", () => {
