@@ -15,6 +15,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     reporters: ["default"],
+    // what an interrupted run left (namespaces, containers) goes before and after
+    globalSetup: ["./test/lab-sweep.ts"],
     sequence: { sequencer: LabFirst },
   },
 });

@@ -41,7 +41,8 @@ export class Lab {
   private readonly cleanups: (() => void)[] = [];
 
   constructor() {
-    this.prefix = `gh${process.pid % 100000}x${counter++}`;
+    // the whole pid: test/lab-sweep.ts tells a live run's lab from a dead one's by it
+    this.prefix = `gh${process.pid}x${counter++}`;
   }
 
   /** The full namespace name for a role. */

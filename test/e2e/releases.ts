@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { missingTool, readText } from "./lab.js";
+import { processAlive } from "../helpers/process.js";
 
 export interface Release {
   codename: "bookworm" | "trixie";
@@ -96,14 +97,6 @@ export async function ensureRoot(r: Release): Promise<string> {
   }
 }
 
-const processAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 async function buildRoot(r: Release, root: string): Promise<string> {
   if (existsSync(join(root, "etc/os-release"))) return root;
