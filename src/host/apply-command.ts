@@ -20,8 +20,8 @@ interface Options {
 }
 
 
-const run: Runner = (argv) => {
-  const r = childProcess().spawnSync(argv[0], argv.slice(1), { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 });
+const run: Runner = (argv, input) => {
+  const r = childProcess().spawnSync(argv[0], argv.slice(1), { encoding: "utf8", input, stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 });
   if (r.error && (r.error as NodeJS.ErrnoException).code === "ENOENT") return { status: 127, stdout: "", stderr: `${argv[0]}: not found` };
   return { status: r.status ?? 1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
 };

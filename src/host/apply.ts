@@ -24,7 +24,7 @@ export interface Applied {
   plan: Plan;
 }
 
-export type Runner = (argv: string[]) => { status: number; stdout: string; stderr: string };
+export type Runner = (argv: string[], input?: string) => { status: number; stdout: string; stderr: string };
 
 export interface ApplyIo {
   out: (s: string) => void;
@@ -43,8 +43,8 @@ const show = (argv: string[]) => argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a
 
 function runSteps(steps: Step[], io: ApplyIo): void {
   for (const s of steps) {
-    io.out(`$ ${show(s.argv)}\n`);
-    const r = io.run(s.argv);
+    io.out(`$ ${show(s.argv)}${s.input ? ` <<< ${s.input.split("\n").filter(Boolean).length} line(s)` : ""}\n`);
+    const r = io.run(s.argv, s.input);
     if (r.status !== 0 && !s.mayFail) throw new StepFailed(s, r.stderr.trim() || `exit ${r.status}`);
   }
 }
@@ -161,7 +161,7 @@ export function apply(opts: { root: string; modelPath: string; plan: Plan; stack
   }
   if (opts.dryRun) {
     if (blocked > 0) io.out(`gen-hooks: apply would refuse while the host's own configuration is in the way (above)\n`);
-    io.out(`gen-hooks: would change ${c.changed.length} file(s)${c.t.bounced.length ? `, reconfigure ${c.t.bounced.join(", ")}` : ""} and run:\n`);
+    io.out(`gen-hooks: would change ${c.changed.length} file(s)${c.t.bounced.length ? `, reconfigure ${c.t.bounced.join(", ")}` : ""}${c.t.inPlace.length ? `, change the routes and rules of ${c.t.inPlace.join(", ")} in place` : ""} and run:\n`);
     for (const s of steps) io.out(`  ${show(s.argv)}\n`);
     return true;
   }
@@ -192,7 +192,7 @@ export function apply(opts: { root: string; modelPath: string; plan: Plan; stack
   } finally {
     rmSync(state(root, "applying"), { force: true });
   }
-  io.out(`gen-hooks: applied ${opts.modelPath} (${stack}): ${c.changed.length} file(s)${c.t.bounced.length ? `, reconfigured ${c.t.bounced.join(", ")}` : ""}\n`);
+  io.out(`gen-hooks: applied ${opts.modelPath} (${stack}): ${c.changed.length} file(s)${c.t.bounced.length ? `, reconfigured ${c.t.bounced.join(", ")}` : ""}${c.t.inPlace.length ? `, ${c.t.inPlace.join(", ")} changed in place` : ""}\n`);
   return true;
 }
 

@@ -10,9 +10,12 @@ import { FIXED_UNITS, IFPLUGD_DEFAULTS_FILE, IFUPDOWN_FILE, NFT_FILE, SYSCTL_FIL
 
 const IFPLUGD_UNIT = "ifplugd.service";
 import { ruleSelector } from "../plan/rules.js";
+import { inPlaceSteps } from "./in-place.js";
 
 export interface Step {
   argv: string[];
+  /** Lines for its standard input (ip -batch -). */
+  input?: string;
   /** A step that may find nothing to do (an interface already down, a rule already gone). */
   mayFail?: boolean;
 }
@@ -24,6 +27,8 @@ export interface Transition {
   after: Step[];
   /** Interfaces brought down and up (or reconfigured). */
   bounced: string[];
+  /** Interfaces whose routes and rules change in the kernel in place, the link and its addresses left as they are. */
+  inPlace: string[];
   /** Interfaces of the new plan that are not on the host now (a USB NIC, a VLAN, ppp0): nothing is run for them. */
   absent: string[];
 }
@@ -101,14 +106,24 @@ export function transition(
   if (ifplugd) before.push({ argv: ["systemctl", "stop", IFPLUGD_UNIT] });
 
   let bounced: string[] = [];
+  const inPlace: string[] = [];
   if (stack === "ifupdown") {
     const old = stanzas(installed(IFUPDOWN_FILE));
     // a drop-in neither rewritten nor removed (a rollback puts back only what changed) stays as it is
-    const next = paths.includes(IFUPDOWN_FILE) ? stanzas(newContent.get(IFUPDOWN_FILE)) : old;
-    const { changed, removed, added } = changedKeys(old, next);
-    for (const i of [...changed, ...removed].filter(present)) before.push({ argv: ["ifdown", i], mayFail: true });
-    for (const i of [...changed, ...added].filter(present)) stackSteps.push({ argv: ["ifup", i] });
-    bounced = [...changed, ...removed, ...added].filter(present).sort();
+    const now = paths.includes(IFUPDOWN_FILE) ? stanzas(newContent.get(IFUPDOWN_FILE)) : old;
+    const { changed, removed, added } = changedKeys(old, now);
+    // a change of routes and rules alone is made in place: no gap for the link's connections
+    const cycled = changed.filter((i) => {
+      const steps = previous && next && present(i) ? inPlaceSteps(i, previous, next, old.get(i)!, now.get(i)!) : undefined;
+      if (steps) {
+        stackSteps.push(...steps);
+        inPlace.push(i);
+      }
+      return steps === undefined;
+    });
+    for (const i of [...cycled, ...removed].filter(present)) before.push({ argv: ["ifdown", i], mayFail: true });
+    for (const i of [...cycled, ...added].filter(present)) stackSteps.push({ argv: ["ifup", i] });
+    bounced = [...cycled, ...removed, ...added].filter(present).sort();
   }
 
   const unitFiles = paths.filter((p) => UNIT.test(p) || p.startsWith("/etc/systemd/system/systemd-networkd.service.d/"));
@@ -163,7 +178,7 @@ export function transition(
   }
   if (ifplugd) services.push({ argv: ["systemctl", "start", IFPLUGD_UNIT] });
   const absent = (next?.interfaces ?? []).map((i) => i.name).filter((i) => !present(i));
-  return { before, after: [...prepare, ...stackSteps, ...cleanup, ...services], bounced, absent };
+  return { before, after: [...prepare, ...stackSteps, ...cleanup, ...services], bounced, inPlace, absent };
 }
 
 /** Whether a unit's work depends on this file (it loads or runs it). */

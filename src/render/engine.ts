@@ -60,6 +60,14 @@ export function runtimeWith(partialTemplates: Record<string, Template>): Runtime
 
 const runtime = runtimeWith(partials);
 
+/** Render a partial (templates/_partials/NAME.hbs, or DIR/_NAME.hbs as "DIR/NAME") with context: a line the templates write, for a command apply runs. */
+export function renderPartial(name: string, context: unknown): string {
+  const partial = partials[name];
+  if (!partial) throw new Error(`no partial ${name}`);
+  runtime.root = context;
+  return partial(context, runtime);
+}
+
 /** Render the template templates/<name> with context. */
 export function renderTemplate(name: string, context: unknown): string {
   const template = templates[name];

@@ -4,9 +4,9 @@
 // with B. Apply of the same model changes nothing; a --try of a model that
 // cuts the lab's path to the host is rolled back within the time given plus
 // 2 s; --confirm keeps the change.
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadModelFile } from "../../src/model/load.js";
 import { validateModel } from "../../src/model/validate.js";
@@ -63,6 +63,25 @@ export async function applyProof(release: Release, root: string, stack: "ifupdow
         expect(r.status, `${label}: apply of the installed model\n${r.stdout}${r.stderr}`).toBe(0);
         expect(r.stdout.split("\n").filter((l) => l.startsWith("$ ")), `${label}: what apply of the installed model ran`).toEqual([]);
         expect(hostState(topo), `${label}: the state after apply of the installed model`).toBe(stateA);
+
+        // The admin's own configuration for an interface of the model (a netplan
+        // file in /run on networkd, a stanza of their own on ifupdown): check
+        // warns, apply refuses, and nothing changes (files, kernel, links).
+        const admins =
+          stack === "networkd"
+            ? { file: "/run/systemd/network/10-netplan-eth1.network", text: "[Match]\nName=eth1\n\n[Network]\nDHCP=ipv4\n", words: /10-netplan-eth1\.network selects eth1/ }
+            : { file: "/etc/network/interfaces.d/admin", text: "auto eth1\niface eth1 inet dhcp\n", words: /interfaces\.d\/admin:2 defines eth1/ };
+        mkdirSync(dirname(c.path(admins.file)), { recursive: true });
+        writeFileSync(c.path(admins.file), admins.text);
+        const etcBefore = c.exec(["sh", "-c", "find /etc/network /etc/systemd /etc/gen-hooks /etc/sysctl.d /etc/nftables.d -type f 2>/dev/null | sort | xargs md5sum"]).stdout;
+        const checked = await c.run(["env", "-i", "PATH=/usr/local/bin:/usr/bin:/bin", "/usr/local/bin/node", "/usr/local/lib/gen-hooks/gen-hooks.cjs", "check", "--model", "/etc/gen-hooks/b.yaml", "--stack", stack]);
+        expect([checked.status, checked.stderr], `${label}: check names the admin's file`).toEqual([0, expect.stringMatching(admins.words)]);
+        r = await gh("--model", "/etc/gen-hooks/b.yaml");
+        expect([r.status, r.stdout, r.stderr], `${label}: apply refuses while the admin's file is in the way`).toEqual([2, expect.stringMatching(admins.words), expect.stringMatching(/in the way of the model .*nothing was changed/)]);
+        expect(r.stdout.split("\n").filter((l) => l.startsWith("$ ")), `${label}: what the refused apply ran`).toEqual([]);
+        expect(hostState(topo), `${label}: the kernel after the refused apply`).toBe(stateA);
+        expect(c.exec(["sh", "-c", "find /etc/network /etc/systemd /etc/gen-hooks /etc/sysctl.d /etc/nftables.d -type f 2>/dev/null | sort | xargs md5sum"]).stdout, `${label}: the files after the refused apply`).toBe(etcBefore);
+        rmSync(c.path(admins.file));
 
         // B: what it would do, then do it
         r = await gh("--model", "/etc/gen-hooks/b.yaml", "--dry-run");

@@ -17,26 +17,36 @@ function steps(from: string | undefined, to: string, stack: Stack) {
   const files = renderTargets(next, "all", stack);
   const stale = [...installed.keys()].filter((p) => !files.some((f) => f.path === p));
   const t = transition(stack, old, next, (p) => installed.get(p), files, stale);
-  return { before: t.before.map((s) => s.argv.join(" ")), after: t.after.map((s) => s.argv.join(" ")), bounced: t.bounced };
+  const deleted = [...t.before, ...t.after].flatMap((s) => s.input?.split("\n").filter(Boolean) ?? []);
+  return { before: t.before.map((s) => s.argv.join(" ")), after: t.after.map((s) => s.argv.join(" ")), bounced: t.bounced, inPlace: t.inPlace, deleted };
 }
 
 describe("transition: from the applied plan to a new one", () => {
   it("the same model: nothing to run", () => {
-    for (const stack of ["ifupdown", "networkd"] as const) expect(steps("b", "b", stack)).toEqual({ before: [], after: [], bounced: [] });
+    for (const stack of ["ifupdown", "networkd"] as const) expect(steps("b", "b", stack)).toEqual({ before: [], after: [], bounced: [], inPlace: [], deleted: [] });
   });
 
-  it("ifupdown: only the changed interfaces go down (with their old stanzas) and up; the old plan's leftovers go", () => {
+  it("ifupdown: a change of routes and rules alone is made in place; a removed interface goes down; the old plan's leftovers go", () => {
     const t = steps("a", "b", "ifupdown");
-    // eth0 (the LAN) lists the uplinks' networks per table: lte's goes
-    expect(t.bounced).toEqual(["eth0", "eth1", "eth2", "eth3"]);
-    expect(t.before).toEqual(["ifdown eth0", "ifdown eth1", "ifdown eth2", "ifdown eth3"]);
-    expect(t.after.filter((s) => s.startsWith("ifup"))).toEqual(["ifup eth0", "ifup eth1", "ifup eth2"]);
+    // eth0 (the LAN) lists the uplinks' networks per table: lte's goes; eth1's pinned destination
+    // changes; eth2's uplink is renamed: no link goes down for any of them
+    expect(t.bounced).toEqual(["eth3"]);
+    expect(t.inPlace).toEqual(["eth0", "eth1", "eth2"]);
+    expect(t.before).toEqual(["ifdown eth3"]);
+    expect(t.after.filter((s) => /^if(up|down)/.test(s))).toEqual([]);
+    expect(t.after).toContain("ip -4 route replace 100.127.0.54/32 via 198.51.100.1 dev eth1 src 198.51.100.2 proto static table 1101");
+    expect(t.deleted).toEqual(["route del 192.168.0.0/24 dev eth0 table 103", "route del 198.51.100.0/24 dev eth1 table 103", "route del 100.127.0.53/32 dev eth1 table 1101", "route del 203.0.113.0/24 dev eth2 table 103"]);
     // lte's table and rule 3003 are gone from the plan: taken away whatever the stack left
     expect(t.after).toContain("ip -4 rule del priority 3007 from 100.64.3.2/32 table 103");
     expect(t.after).toContain("ip -4 route flush table 103");
-    expect(t.after.indexOf("sysctl -q -e -p /etc/sysctl.d/60-gen-hooks.conf")).toBeLessThan(t.after.indexOf("ifup eth0"));
-    expect(t.after.indexOf("sysctl -q -e -p /etc/sysctl.d/60-gen-hooks.conf")).toBeGreaterThanOrEqual(0);
+    expect(t.after.indexOf("sysctl -q -e -p /etc/sysctl.d/60-gen-hooks.conf")).toBe(0);
+    // and back: B to A adds lte's network to the others' tables in place, and brings eth3 up
+    const back = steps("b", "a", "ifupdown");
+    expect([back.bounced, back.inPlace]).toEqual([["eth3"], ["eth0", "eth1", "eth2"]]);
+    expect(back.after).toContain("ip -4 route replace 198.51.100.0/24 dev eth1 src 198.51.100.2 scope link proto static table 103");
+    expect(back.after).toContain("ifup eth3");
   });
+
 
   it("ifplugd's settings change: a running ifplugd is stopped before any ifdown and started after; one not running is left alone", () => {
     const withIfplugd = (m: string) => buildPlan(validateModel(parseModelText(`${readFileSync(`test/e2e/apply/${m}.yaml`, "utf8")}\noptions:\n  ifplugd: { delay-down: 1 }\n`, `${m}.yaml`)));
@@ -70,15 +80,32 @@ describe("transition: from the applied plan to a new one", () => {
       const t = transition(stack, old, next, (p) => inst.get(p), files, stale, () => false, (i) => i !== "eth2");
       const all = [...t.before, ...t.after].map((s) => s.argv.join(" "));
       expect(all.filter((s) => / eth2$/.test(s)), stack).toEqual([]);
-      expect(all.some((s) => / eth1$/.test(s)), stack).toBe(true);
+      expect([...t.bounced, ...t.inPlace], stack).toContain("eth1");
       expect(t.absent, stack).toEqual(["eth2"]);
       expect(t.bounced, stack).not.toContain("eth2");
     }
   });
 
+  it("a selector added is a rule added in place; a leased interface is still brought down and up", () => {
+    const text = (extra: string) => `version: 1\nuplinks:\n  - {name: fibre, interface: eth1, address: 198.51.100.2/24, gateway: 198.51.100.1${extra}}\n  - {name: cable, interface: eth2, address: dhcp}\n`;
+    const planOf = (t: string) => buildPlan(validateModel(parseModelText(t, "m.yaml")));
+    const [old, next] = [planOf(text("")), planOf(text(", users: [1001]"))];
+    const installed = new Map(renderTargets(old, "all", "ifupdown").map((f) => [f.path, f.content]));
+    const files = renderTargets(next, "all", "ifupdown");
+    const t = transition("ifupdown", old, next, (p) => installed.get(p), files, []);
+    expect([t.bounced, t.inPlace]).toEqual([[], ["eth1"]]);
+    expect(t.after.map((s) => s.argv.join(" "))).toContain(`sh -c [ -n "$(ip -4 rule show priority 4001 uidrange 1001-1001 table 101 2>/dev/null)" ] || ip -4 rule add priority 4001 uidrange 1001-1001 table 101`);
+    // the same selector on the leased uplink: its stanza is the DHCP client's, it is cycled
+    const leased = (extra: string) => `version: 1\nuplinks:\n  - {name: fibre, interface: eth1, address: 198.51.100.2/24, gateway: 198.51.100.1}\n  - {name: cable, interface: eth2, address: dhcp${extra}}\n`;
+    const [lo, ln] = [planOf(leased(", destinations: [198.18.0.0/24]")), planOf(leased(", destinations: [198.18.1.0/24]"))];
+    const inst = new Map(renderTargets(lo, "all", "ifupdown").map((f) => [f.path, f.content]));
+    const lt = transition("ifupdown", lo, ln, (p) => inst.get(p), renderTargets(ln, "all", "ifupdown"), []);
+    expect(lt.inPlace).toEqual([]);
+  });
+
   it("an address change bounces only its interface", () => {
     const t = steps("b", "c", "ifupdown");
-    expect(t).toEqual({ before: ["ifdown eth1"], after: ["ifup eth1", "ip -4 rule del priority 3001 from 198.51.100.2/32 table 101"], bounced: ["eth1"] });
+    expect(t).toEqual({ before: ["ifdown eth1"], after: ["ifup eth1", "ip -4 rule del priority 3001 from 198.51.100.2/32 table 101"], bounced: ["eth1"], inPlace: [], deleted: [] });
   });
 
   it("networkd: reload, then reconfigure the changed links and take down the removed one", () => {
@@ -94,7 +121,7 @@ describe("transition: from the applied plan to a new one", () => {
     const b = plan("b");
     const files = renderTargets(b, "all", "ifupdown");
     const installed = new Map(files.map((f) => [f.path, f.content]));
-    expect(transition("ifupdown", undefined, b, (p) => installed.get(p), files, [])).toEqual({ before: [], after: [], bounced: [], absent: [] });
+    expect(transition("ifupdown", undefined, b, (p) => installed.get(p), files, [])).toEqual({ before: [], after: [], bounced: [], inPlace: [], absent: [] });
   });
 
   it("files that do not include the drop-in (a rollback puts back only what changed) touch no interface", () => {
