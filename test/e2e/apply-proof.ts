@@ -87,9 +87,29 @@ export async function applyProof(release: Release, root: string, stack: "ifupdow
         r = await gh("--model", "/etc/gen-hooks/b.yaml", "--dry-run");
         expect(r.status, `${label}: apply --dry-run\n${r.stderr}`).toBe(0);
         expect(r.stdout, `${label}: --dry-run names what it would run`).toMatch(/would change \d+ file\(s\)/);
+        // eth1 (a pinned destination changed) and eth2 (its uplink renamed) keep their
+        // links and addresses: on ifupdown they change in place, and a 50-per-second
+        // ping to each address, answered through its own uplink, loses nothing
+        const pings = ["198.51.100.2", "203.0.113.2"].map((to) => {
+          const log = join(dir, `ping-${to}.log`);
+          const child = lab.spawn("net", ["ping", "-n", "-q", "-i", "0.02", "-w", "6", to], log);
+          return { to, log, done: new Promise<void>((resolve) => child.on("exit", () => resolve())) };
+        });
+        await new Promise((res) => setTimeout(res, 1000));
         const t0 = Date.now();
         r = await gh("--model", "/etc/gen-hooks/b.yaml");
         expect(r.status, `${label}: apply B\n${r.stdout}${r.stderr}`).toBe(0);
+        await Promise.all(pings.map((p) => p.done));
+        const losses = pings.map((p) => {
+          const m = /(\d+) packets transmitted, (\d+) received/.exec(readText(p.log));
+          return { to: p.to, sent: Number(m?.[1] ?? 0), lost: m ? Number(m[1]) - Number(m[2]) : -1 };
+        });
+        if (stack === "ifupdown") {
+          expect(r.stdout, `${label}: apply B says what changed in place`).toMatch(/eth0, eth1, eth2 changed in place/);
+          expect(losses.map((l) => [l.to, l.lost]), `${label}: pings lost while apply B changed eth1 and eth2 in place (${JSON.stringify(losses)})`).toEqual([["198.51.100.2", 0], ["203.0.113.2", 0]]);
+          expect(losses.every((l) => l.sent > 200), `${label}: pings sent during apply B (${JSON.stringify(losses)})`).toBe(true);
+        }
+        tally.switches.push(`${label}: pings lost during apply A -> B: ${losses.map((l) => `${l.to} ${l.lost} of ${l.sent}`).join(", ")}`);
         const onB = { ...topo, model: b, plan: planB };
         expect(await settle(onB, () => planned(onB, planB), 30_000), `${label}: model B's rules and routes after apply\n${hostState(topo)}`).toBe(true);
         const applyMs = Date.now() - t0;
