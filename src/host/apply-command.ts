@@ -7,7 +7,7 @@ import type { Stack } from "../model/types.js";
 import { planFromFile } from "../pipeline.js";
 import { UsageError } from "../errors.js";
 import { childProcess } from "./child.js";
-import { apply, confirmFile, forget, hasPrevious, rollback, ROLLBACK_UNIT, type ApplyIo, type Runner } from "./apply.js";
+import { apply, confirmFile, forget, hasPrevious, rollback, ROLLBACK_UNIT, sleep, type ApplyIo, type Runner } from "./apply.js";
 
 interface Options {
   model: string;
@@ -26,7 +26,6 @@ const run: Runner = (argv, input) => {
   return { status: r.status ?? 1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
 };
 
-const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 export function applyCommand(opts: Options, io: { out: (s: string) => void; err: (s: string) => void }): number {
   const modes = [opts.dryRun, opts.try !== undefined, opts.confirm, opts.rollback].filter(Boolean).length;

@@ -200,10 +200,13 @@ export function apply(opts: { root: string; modelPath: string; plan: Plan; stack
 export function rollback(root: string, io: ApplyIo): void {
   // an apply still running (a --try shorter than the change) finishes first
   const until = Date.now() + 120_000;
-  while (applying(root) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+  while (applying(root) && Date.now() < until) sleep(200);
   restore(root, io, readApplied(root));
   io.out("gen-hooks: rolled back to the configuration before the last apply\n");
 }
+
+/** Block this process for ms (apply waits on timers and other processes, and has nothing else to do). */
+export const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 /** Whether an apply is changing the host now (its process is alive). */
 function applying(root: string): boolean {

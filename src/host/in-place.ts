@@ -8,13 +8,7 @@
 // so that they are the lines an ifup would run.
 import type { Plan, PlanInterface, PlanRoute } from "../plan/types.js";
 import { renderPartial } from "../render/engine.js";
-
-export interface InPlaceStep {
-  argv: string[];
-  /** Lines for the command's standard input (ip -batch -). */
-  input?: string;
-  mayFail?: boolean;
-}
+import type { Step } from "./transition.js";
 
 /** A stanza line that only adds or deletes a route or a rule (what in place does instead). */
 const ROUTE_OR_RULE = /^\s*(up ip -[46] route replace |up ip -[46] -force -batch |up \[ -n "\$\(ip -[46] rule show |down ip -[46] rule del )/;
@@ -45,14 +39,14 @@ const multipaths = (iface: PlanInterface) => JSON.stringify(iface.families.map((
  * in place, or undefined when it must be brought down and up instead.
  * oldStanza, newStanza: its stanzas' meaningful lines.
  */
-export function inPlaceSteps(name: string, previous: Plan, next: Plan, oldStanza: string, newStanza: string): InPlaceStep[] | undefined {
+export function inPlaceSteps(name: string, previous: Plan, next: Plan, oldStanza: string, newStanza: string): Step[] | undefined {
   const was = previous.interfaces.find((i) => i.name === name);
   const will = next.interfaces.find((i) => i.name === name);
   if (!was || !will || was.dhcp || will.dhcp || was.ra || will.ra || leased(previous, name) || leased(next, name)) return undefined;
   if (frame(oldStanza) !== frame(newStanza) || multipaths(was) !== multipaths(will)) return undefined;
   const old = routesOf(was);
   const now = routesOf(will);
-  const steps: InPlaceStep[] = [];
+  const steps: Step[] = [];
 
   // routes that go: every old route whose key (table, destination, metric) no new one has
   const keep = new Set([...now.inline, ...now.batched.flatMap((s) => s.routes)].map(routeKey));
@@ -71,9 +65,7 @@ export function inPlaceSteps(name: string, previous: Plan, next: Plan, oldStanza
   }
   // rules that come (those that go are the previous plan's leftovers, deleted for every interface)
   const had = new Set(was.families.flatMap((b) => b.rules.map((r) => `${r.family} ${renderPartial("ifupdown/rule", r)}`)));
-  for (const r of will.families.flatMap((b) => b.rules)) {
-    const words = renderPartial("ifupdown/rule", r);
-    if (!had.has(`${r.family} ${words}`)) steps.push({ argv: ["sh", "-c", `[ -n "$(ip ${flag(r.family)} rule show ${words} 2>/dev/null)" ] || ip ${flag(r.family)} rule add ${words}`] });
-  }
+  for (const r of will.families.flatMap((b) => b.rules))
+    if (!had.has(`${r.family} ${renderPartial("ifupdown/rule", r)}`)) steps.push({ argv: ["sh", "-c", renderPartial("ifupdown/rule_add", r)] });
   return steps;
 }

@@ -7,9 +7,8 @@ import type { Plan } from "../plan/types.js";
 import type { Stack } from "../model/types.js";
 import type { RenderedFile } from "../pipeline.js";
 import { FIXED_UNITS, IFPLUGD_DEFAULTS_FILE, IFUPDOWN_FILE, NFT_FILE, SYSCTL_FILE } from "../targets/index.js";
-
-const IFPLUGD_UNIT = "ifplugd.service";
 import { ruleSelector } from "../plan/rules.js";
+import { meaning, meaningful } from "../render/writer.js";
 import { inPlaceSteps } from "./in-place.js";
 
 export interface Step {
@@ -33,15 +32,11 @@ export interface Transition {
   absent: string[];
 }
 
+const IFPLUGD_UNIT = "ifplugd.service";
 const NETWORK_FILE = /^\/etc\/systemd\/network\/10-gen-hooks-(.+)\.(network|netdev)$/;
 const UNIT = /^\/etc\/systemd\/system\/(gen-hooks-[^/]+\.(service|path|timer))$/;
 /** Units an admin enables once (README, gen-hooks(1)); apply enables and (re)starts them. */
 const STARTED = /^gen-hooks-(health|killswitch|ra|nftables|.+-routes)\.service$|^gen-hooks-leases\.path$/;
-
-/** A line that makes a stanza or a file behave: neither blank nor a comment. */
-const meaningful = (line: string) => line.trim() !== "" && !line.trimStart().startsWith("#");
-/** What makes a file behave: its meaningful lines. */
-const meaning = (text: string | undefined) => text?.split("\n").filter(meaningful).join("\n");
 
 /** The ifupdown drop-in's stanzas by interface, as meaning. */
 export function stanzas(text: string | undefined): Map<string, string> {

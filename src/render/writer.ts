@@ -29,8 +29,10 @@ function readIfFile(path: string): string | undefined {
   }
 }
 
-/** A file's settings: its lines that are neither blank nor comments. */
-const settings = (text: string) => text.split("\n").filter((l) => l.trim() !== "" && !l.trimStart().startsWith("#")).join("\n");
+/** A line that makes a file behave: neither blank nor a comment. */
+export const meaningful = (line: string) => line.trim() !== "" && !line.trimStart().startsWith("#");
+/** What makes a file behave: its meaningful lines (a header naming another model file is no change). */
+export const meaning = (text: string | undefined) => text?.split("\n").filter(meaningful).join("\n");
 
 /**
  * Installed files under root that writing these would replace although
@@ -41,7 +43,7 @@ const settings = (text: string) => text.split("\n").filter((l) => l.trim() !== "
 export function foreignFiles(root: string, files: { path: string; content: () => string }[]): string[] {
   return files.flatMap((f) => {
     const now = readIfFile(installPath(root, f.path));
-    return now !== undefined && !writtenByGenHooks(now) && settings(now) !== settings(f.content()) ? [f.path] : [];
+    return now !== undefined && !writtenByGenHooks(now) && meaning(now) !== meaning(f.content()) ? [f.path] : [];
   });
 }
 
