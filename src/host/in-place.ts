@@ -12,7 +12,20 @@ import type { Step } from "./transition.js";
 
 /** A stanza line that only adds or deletes a route or a rule (what in place does instead). */
 const ROUTE_OR_RULE = /^\s*(up ip -[46] route replace |up ip -[46] -force -batch |up \[ -n "\$\(ip -[46] rule show |down ip -[46] rule del )/;
-const frame = (stanza: string) => stanza.split("\n").filter((l) => !ROUTE_OR_RULE.test(l)).join("\n");
+/** The first line of a balance default's rebuild: a shell block (continued with "\") or the event script's "multipath". */
+const MULTIPATH = /^\s*((up|down) nh=""; \\$|(up|post-down) \S+ multipath [46]$)/;
+
+/** The stanza without its route, rule and multipath lines: what must stay the same for a change in place. */
+function frame(stanza: string): string {
+  const out: string[] = [];
+  let continued = false;
+  for (const line of stanza.split("\n")) {
+    const skip: boolean = continued || MULTIPATH.test(line);
+    continued = skip && line.endsWith("\\");
+    if (!skip && !ROUTE_OR_RULE.test(line)) out.push(line);
+  }
+  return out.join("\n");
+}
 
 const flag = (family: number) => `-${family}`;
 const routeSpec = (r: PlanRoute) => renderPartial("ifupdown/route", r);
@@ -32,7 +45,8 @@ function routesOf(iface: PlanInterface): { inline: PlanRoute[]; batched: { famil
 }
 
 const leased = (plan: Plan, name: string) => plan.leases.some((l) => l.dev === name);
-const multipaths = (iface: PlanInterface) => JSON.stringify(iface.families.map((b) => b.multipath ?? null));
+/** Which families rebuild a balance default, and how: a change of nexthops or weights is made in place, one of these is not. */
+const multipathShape = (iface: PlanInterface) => JSON.stringify(iface.families.map((b) => (b.multipath ? { family: b.family, byEvent: !!b.multipath.byEvent, metric: b.multipath.metric } : null)));
 
 /**
  * The commands that move interface `name` from the previous plan to the next
@@ -43,7 +57,7 @@ export function inPlaceSteps(name: string, previous: Plan, next: Plan, oldStanza
   const was = previous.interfaces.find((i) => i.name === name);
   const will = next.interfaces.find((i) => i.name === name);
   if (!was || !will || was.dhcp || will.dhcp || was.ra || will.ra || leased(previous, name) || leased(next, name)) return undefined;
-  if (frame(oldStanza) !== frame(newStanza) || multipaths(was) !== multipaths(will)) return undefined;
+  if (frame(oldStanza) !== frame(newStanza) || multipathShape(was) !== multipathShape(will)) return undefined;
   const old = routesOf(was);
   const now = routesOf(will);
   const steps: Step[] = [];
@@ -67,5 +81,11 @@ export function inPlaceSteps(name: string, previous: Plan, next: Plan, oldStanza
   const had = new Set(was.families.flatMap((b) => b.rules.map((r) => `${r.family} ${renderPartial("ifupdown/rule", r)}`)));
   for (const r of will.families.flatMap((b) => b.rules))
     if (!had.has(`${r.family} ${renderPartial("ifupdown/rule", r)}`)) steps.push({ argv: ["sh", "-c", renderPartial("ifupdown/rule_add", r)] });
+  // a balance default whose nexthops or weights changed: rebuilt by the stanza's own block, one route replace
+  // (one that follows leases is rebuilt by the event script: the transition runs it)
+  for (const b of will.families) {
+    const before = was.families.find((o) => o.family === b.family)?.multipath;
+    if (b.multipath && !b.multipath.byEvent && JSON.stringify(before) !== JSON.stringify(b.multipath)) steps.push({ argv: ["sh", "-c", renderPartial("ifupdown/multipath", { ...b, hook: "" }).trim()] });
+  }
   return steps;
 }

@@ -111,7 +111,8 @@ export function transition(
     const cycled = changed.filter((i) => {
       const steps = previous && next && present(i) ? inPlaceSteps(i, previous, next, old.get(i)!, now.get(i)!) : undefined;
       if (steps) {
-        stackSteps.push(...steps);
+        // a balance default's rebuild is the same for each of its members: once
+        for (const step of steps) if (!stackSteps.some((s) => JSON.stringify(s) === JSON.stringify(step))) stackSteps.push(step);
         inPlace.push(i);
       }
       return steps === undefined;
@@ -144,6 +145,12 @@ export function transition(
     bounced = [...changed, ...removed, ...added].filter((i) => i === "lo" || present(i)).sort();
   }
 
+  // a balance default that follows leases holds its nexthops and weights in the
+  // event script: when they change, it is rebuilt now, not at the next lease
+  if (previous && next?.eventScript)
+    for (const m of next.multipath.filter((x) => x.byEvent))
+      if (JSON.stringify(previous?.multipath.find((x) => x.family === m.family)) !== JSON.stringify(m)) stackSteps.push({ argv: [next.eventScript, "multipath", String(m.family)] });
+
   // leftovers of the previous plan that no stack removes: its rules and tables that the new plan has not
   if (previous) {
     // a kill rule is found by priority and selector alone (as its "kill-switch off" deletes it)
@@ -169,7 +176,11 @@ export function transition(
     if (!STARTED.test(u)) continue;
     const path = `/etc/systemd/system/${u}`;
     const changed = paths.some((p) => touched(p) && (p === path || reads(u, p)));
-    if (changed || installed(path) === undefined) (u === "gen-hooks-killswitch.service" ? prepare : services).push({ argv: ["systemctl", "enable", u] }, { argv: ["systemctl", "restart", u] });
+    if (!changed && installed(path) !== undefined) continue;
+    // the NAT table is replaced in one nft transaction (ExecReload=): a restart would delete it first, and
+    // connections starting in between would leave without their source NAT
+    const restart = u === "gen-hooks-nftables.service" && installed(path) !== undefined ? "reload-or-restart" : "restart";
+    (u === "gen-hooks-killswitch.service" ? prepare : services).push({ argv: ["systemctl", "enable", u] }, { argv: ["systemctl", restart, u] });
   }
   if (ifplugd) services.push({ argv: ["systemctl", "start", IFPLUGD_UNIT] });
   const absent = (next?.interfaces ?? []).map((i) => i.name).filter((i) => !present(i));

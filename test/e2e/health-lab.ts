@@ -23,26 +23,35 @@ export const TCP_PORT = 7007;
 
 /** A TCP connection from the host's address to the internet that must stay up; stop() says whether it did. */
 export function longLivedTcp(topo: Topology, from: string, dir: string): { stop(): string | undefined; log(): string } {
+  const [one] = longLivedTcps(topo, [from], dir);
+  return one;
+}
+
+/**
+ * One TCP connection from each of the host's addresses to the internet (one
+ * server), each of which must stay up; stop() says whether it did. The last
+ * one stopped stops the server.
+ */
+export function longLivedTcps(topo: Topology, froms: string[], dir: string): { stop(): string | undefined; log(): string }[] {
   const script = join(repoRoot, "test/e2e/tcp-echo.cjs");
   const server = topo.lab.spawn("net", [process.execPath, script, "server", String(TCP_PORT)], join(dir, "tcp-server.log"));
-  const log = join(dir, `tcp-client-${from}.log`);
-  let client: ChildProcess | undefined;
   // the server needs a moment to listen
-  for (let i = 0; i < 20 && !client; i++) {
-    const ready = topo.lab.tryRun("net", ["sh", "-c", `ss -ltn | grep -q ':${TCP_PORT} '`]).status === 0;
-    if (ready) client = topo.lab.spawn("host", [process.execPath, script, "client", REMOTE4, String(TCP_PORT), from], log);
-    else sleepSync(100);
-  }
-  return {
-    log: () => `client: ${readText(log).trim().split("\n").slice(-3).join(" ")}; route: ${JSON.stringify(topo.lab.routeGet("host", [REMOTE4, "from", from]))}`,
-    stop: () => {
-      const lines = readText(log).trim().split("\n");
-      const alive = client !== undefined && client.exitCode === null;
-      if (client) topo.lab.stop(client);
-      topo.lab.stop(server);
-      return alive && Number(lines[lines.length - 1]) > 0 ? undefined : `the connection from ${from} ended: ${lines.slice(-3).join(" ")}`;
-    },
-  };
+  for (let i = 0; i < 20 && topo.lab.tryRun("net", ["sh", "-c", `ss -ltn | grep -q ':${TCP_PORT} '`]).status !== 0; i++) sleepSync(100);
+  let running = froms.length;
+  return froms.map((from) => {
+    const log = join(dir, `tcp-client-${from}.log`);
+    const client: ChildProcess = topo.lab.spawn("host", [process.execPath, script, "client", REMOTE4, String(TCP_PORT), from], log);
+    return {
+      log: () => `client: ${readText(log).trim().split("\n").slice(-3).join(" ")}; route: ${JSON.stringify(topo.lab.routeGet("host", [REMOTE4, "from", from]))}`,
+      stop: () => {
+        const lines = readText(log).trim().split("\n");
+        const alive = client.exitCode === null;
+        topo.lab.stop(client);
+        if (--running === 0) topo.lab.stop(server);
+        return alive && Number(lines[lines.length - 1]) > 0 ? undefined : `the connection from ${from} ended: ${lines.slice(-3).join(" ")}`;
+      },
+    };
+  });
 }
 
 export const HEALTH_UNIT_FILE = "etc/systemd/system/gen-hooks-health.service";

@@ -19,7 +19,8 @@ export interface Release {
 export const hasIfplugd = (r: Release): boolean => r.packages.includes("ifplugd");
 
 // netbase: /etc/protocols, without which lsm finds no "icmp" and never probes
-const common = ["systemd", "dbus", "ifupdown", "iproute2", "nftables", "iputils-ping", "procps", "conntrack", "dnsmasq-base", "ppp", "netbase"];
+// nodejs: the release's own, which runs gen-hooks apply and status on the host
+const common = ["systemd", "dbus", "ifupdown", "iproute2", "nftables", "iputils-ping", "procps", "conntrack", "dnsmasq-base", "ppp", "netbase", "nodejs"];
 
 export const RELEASES: Release[] = [
   // Debian 12 as shipped: dhclient is ifupdown's DHCP client; ifplugd exists.

@@ -103,6 +103,41 @@ describe("transition: from the applied plan to a new one", () => {
     expect(lt.inPlace).toEqual([]);
   });
 
+  it("balance: new weights rebuild the multipath default in place, once, with the stanza's own block; a leased member's by the event script", () => {
+    const text = (w: number, cable: string) => `version: 1\nmode: balance\nuplinks:\n  - {name: fibre, interface: eth1, address: 198.51.100.2/24, gateway: 198.51.100.1, weight: ${w}}\n  - {name: cable, interface: eth2, ${cable}}\n`;
+    const planOf = (t: string) => buildPlan(validateModel(parseModelText(t, "m.yaml")));
+    const move = (from: string, to: string) => {
+      const [old, next] = [planOf(from), planOf(to)];
+      const installed = new Map(renderTargets(old, "all", "ifupdown").map((f) => [f.path, f.content]));
+      const t = transition("ifupdown", old, next, (p) => installed.get(p), renderTargets(next, "all", "ifupdown"), []);
+      return { bounced: t.bounced, inPlace: t.inPlace, steps: [...t.before, ...t.after].map((s) => s.argv.join(" ")) };
+    };
+    const statics = "address: 203.0.113.2/24, gateway: 203.0.113.1";
+    const t = move(text(1, statics), text(3, statics));
+    expect([t.bounced, t.inPlace]).toEqual([[], ["eth1", "eth2"]]);
+    const rebuilds = t.steps.filter((s) => s.includes("route replace default"));
+    expect(rebuilds).toHaveLength(1);
+    expect(rebuilds[0]).toMatch(/^sh -c nh="";/);
+    expect(rebuilds[0]).toContain("nh=\"$nh nexthop via 198.51.100.1 dev eth1 weight 3\"");
+    expect(t.steps.filter((s) => /^if(up|down)/.test(s))).toEqual([]);
+    // a failover model made a balance one: main's defaults change shape, the links are cycled
+    expect(move(text(1, statics).replace("mode: balance\n", ""), text(1, statics)).bounced).toEqual(["eth1", "eth2"]);
+    // with a leased member the stanzas call the event script, which holds the weights: run once the new one is in place
+    const leased = move(text(1, "address: dhcp"), text(2, "address: dhcp"));
+    expect([leased.bounced, leased.inPlace]).toEqual([[], []]);
+    expect(leased.steps).toContain("/etc/gen-hooks/uplink-event multipath 4");
+  });
+
+  it("ifupdown: the booted proof's hitless changes (weights, a uid selector, NAT) cycle no link; a change of mode does", () => {
+    expect(steps("b", "d", "ifupdown").bounced).toEqual(["eth1", "eth2"]);
+    for (const [from, to] of [["d", "e"], ["e", "f"], ["f", "g"]]) {
+      const t = steps(from, to, "ifupdown");
+      expect(t.bounced, `${from} -> ${to}`).toEqual([]);
+      expect([...t.before, ...t.after].filter((s) => /^(if(up|down)|networkctl)/.test(s)), `${from} -> ${to}`).toEqual([]);
+    }
+    expect(steps("f", "g", "ifupdown").after).toEqual(["systemctl enable gen-hooks-nftables.service", "systemctl reload-or-restart gen-hooks-nftables.service"]);
+  });
+
   it("an address change bounces only its interface", () => {
     const t = steps("b", "c", "ifupdown");
     expect(t).toEqual({ before: ["ifdown eth1"], after: ["ifup eth1", "ip -4 rule del priority 3001 from 198.51.100.2/32 table 101"], bounced: ["eth1"], inPlace: [], deleted: [] });
@@ -132,7 +167,7 @@ describe("transition: from the applied plan to a new one", () => {
     const t = transition("ifupdown", b, b, (p) => installed.get(p), nft, []);
     expect(t.bounced).toEqual([]);
     // the NAT file changed: its unit (installed, unchanged) reloads it
-    expect(t.after.map((s) => s.argv.join(" "))).toEqual(["systemctl enable gen-hooks-nftables.service", "systemctl restart gen-hooks-nftables.service"]);
+    expect(t.after.map((s) => s.argv.join(" "))).toEqual(["systemctl enable gen-hooks-nftables.service", "systemctl reload-or-restart gen-hooks-nftables.service"]);
   });
 
   it("the drop-in's stanzas compare by meaning: comments and blank lines aside", () => {
