@@ -68,7 +68,7 @@ await build({
   outfile: bundle,
   bundle: true,
   platform: "node",
-  target: "node20",
+  target: "node18", // Debian 12's nodejs (18.20) runs status and apply on a host
   format: "cjs", // commander is CommonJS; no require() shim needed
   minify: true,
   legalComments: "external",

@@ -33,6 +33,7 @@ export interface Transition {
 }
 
 const IFPLUGD_UNIT = "ifplugd.service";
+const NETWORKD_LO_FILE = "/etc/systemd/network/10-gen-hooks-lo.network";
 const NETWORK_FILE = /^\/etc\/systemd\/network\/10-gen-hooks-(.+)\.(network|netdev)$/;
 const UNIT = /^\/etc\/systemd\/system\/(gen-hooks-[^/]+\.(service|path|timer))$/;
 /** Units an admin enables once (README, gen-hooks(1)); apply enables and (re)starts them. */
@@ -139,9 +140,15 @@ export function transition(
     const { changed, removed, added } = changedKeys(byLink(installed), byLink((p) => newContent.get(p)));
     const any = changed.length + removed.length + added.length > 0 || paths.some((p) => p.startsWith("/etc/systemd/networkd.conf.d/") && touched(p));
     if (any) stackSteps.push({ argv: ["networkctl", "reload"] });
-    for (const i of removed.filter(present)) stackSteps.push({ argv: ["networkctl", "down", i], mayFail: true });
+    // lo is never taken down (that drops ::1 and loopback's local routes): it is only left unmanaged
+    for (const i of removed.filter(present)) stackSteps.push({ argv: ["networkctl", i === "lo" ? "reconfigure" : "down", i], mayFail: true });
     // networkd configures a link that appears later by itself
-    for (const i of [...changed, ...added].filter((i) => i === "lo" || present(i))) stackSteps.push({ argv: ["networkctl", "reconfigure", i], mayFail: i === "lo" });
+    const reconfigured = [...changed, ...added].filter((i) => i === "lo" || present(i));
+    // networkd 252 (Debian 12) drops the multipath default on lo when it reconfigures a member link:
+    // lo is reconfigured after its members, so that networkd puts the route back
+    const members = new Set((next?.multipath ?? []).filter((m) => !m.byEvent).flatMap((m) => m.nexthops.map((n) => n.dev)));
+    if (reconfigured.some((i) => members.has(i)) && !reconfigured.includes("lo") && paths.includes(NETWORKD_LO_FILE)) reconfigured.push("lo");
+    for (const i of reconfigured) stackSteps.push({ argv: ["networkctl", "reconfigure", i], mayFail: i === "lo" });
     bounced = [...changed, ...removed, ...added].filter((i) => i === "lo" || present(i)).sort();
   }
 
@@ -160,6 +167,12 @@ export function transition(
     ];
     const want = new Set(next ? rules(next).map((r) => `${r.family} ${r.words.join(" ")}`) : []);
     for (const r of rules(previous)) if (!want.has(`${r.family} ${r.words.join(" ")}`)) cleanup.push({ argv: ["ip", `-${r.family}`, "rule", "del", ...r.words], mayFail: true });
+    // a balance default the new plan has not (balance -> failover): main's multipath route of its metric
+    // goes, and no single default of the same metric (the new failover default) with it
+    for (const m of previous.multipath.filter((x) => !next?.multipath.some((y) => y.family === x.family))) {
+      const route = `default table main proto static metric ${m.metric}`;
+      cleanup.push({ argv: ["sh", "-c", `ip -${m.family} route show ${route} | grep -q nexthop && ip -${m.family} route del ${route}`], mayFail: true });
+    }
     const tables = new Set((next?.tables ?? []).map((t) => t.id));
     for (const t of previous.tables.filter((x) => !tables.has(x.id)))
       for (const f of [4, 6]) cleanup.push({ argv: ["ip", `-${f}`, "route", "flush", "table", String(t.id)], mayFail: true });

@@ -1,20 +1,23 @@
-// gen-hooks apply under the real init: a host installed with model A (as a
-// package would) is moved to B (an uplink removed, one renamed, a pinned
-// destination changed) by apply; the kernel must then equal a fresh boot
-// with B. Apply of the same model changes nothing; a --try of a model that
-// cuts the lab's path to the host is rolled back within the time given plus
-// 2 s; --confirm keeps the change.
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+// gen-hooks apply under the real init, run by the release's own nodejs: a
+// host installed with model A (as a package would) is moved to B (an uplink
+// removed, one renamed, a pinned destination changed) by apply; the kernel
+// must then equal a fresh boot with B. Apply of the same model changes
+// nothing; changes that keep every link and address (weights, a selector,
+// NAT) lose no packet and no TCP connection on ifupdown; a --try of a model
+// that cuts the lab's path to the host is rolled back within the time given
+// plus 2 s; --confirm keeps the change.
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadModelFile } from "../../src/model/load.js";
 import { validateModel } from "../../src/model/validate.js";
 import { buildPlan } from "../../src/plan/plan.js";
-import { labUnavailable, readText, waitFor } from "./lab.js";
+import { labUnavailable, readText, sleep, sleepSync, waitFor } from "./lab.js";
+import { longLivedTcps } from "./health-lab.js";
 import { settle, withTopology } from "./stacks.js";
 import { render, tally } from "./proofs.js";
-import { addManagement, Container } from "./boot.js";
+import { addManagement, Container, MGMT } from "./boot.js";
 import { hostState, planned, stateDiff } from "./boot-suite.js";
 import { bootUnavailable, ensureRoot, selectedReleases, type Release } from "./releases.js";
 import type { Topology } from "./topology.js";
@@ -23,15 +26,72 @@ const MODELS = new URL("apply/", import.meta.url).pathname;
 const DIST = new URL("../../dist/", import.meta.url).pathname;
 const TRY_S = 5;
 
-/** Node and the built bin inside the running container, and the three models. */
+/** The built bin inside the running container (run by the release's own nodejs package), and the models. */
 function installBin(c: Container): void {
   mkdirSync(c.path("/usr/local/lib/gen-hooks"), { recursive: true });
-  copyFileSync(process.execPath, c.path("/usr/local/bin/node"));
-  chmodSync(c.path("/usr/local/bin/node"), 0o755);
   for (const f of ["gen-hooks.cjs", "gen-hooks.bundle.cjs", "gen-hooks.bundle.cjs.v8cache"]) copyFileSync(join(DIST, f), c.path(`/usr/local/lib/gen-hooks/${f}`));
   mkdirSync(c.path("/etc/gen-hooks"), { recursive: true });
-  for (const m of ["a", "b", "c"]) copyFileSync(join(MODELS, `${m}.yaml`), c.path(`/etc/gen-hooks/${m}.yaml`));
+  for (const m of readdirSync(MODELS).filter((f) => f.endsWith(".yaml"))) copyFileSync(join(MODELS, m), c.path(`/etc/gen-hooks/${m}`));
 }
+
+/** The changes made in place after B (each must lose nothing on ifupdown), between two changes of mode. */
+const CHANGES = [
+  { model: "d", what: "failover -> balance (cycles the uplinks)", hitless: false },
+  { model: "e", what: "a weight changed", hitless: true },
+  { model: "f", what: "a uid selector added", hitless: true },
+  { model: "g", what: "masquerade -> snat", hitless: true },
+  { model: "b", what: "balance -> failover (cycles the uplinks)", hitless: false },
+];
+const UPLINK_ADDRESSES = ["198.51.100.2", "203.0.113.2"];
+
+interface Losses {
+  pings: { to: string; sent: number; lost: number }[];
+  /** why each TCP connection ended, or undefined while it lives */
+  tcp: (string | undefined)[];
+}
+
+/** While `act` runs: a 50-per-second ping from the lab to each uplink address, and a TCP connection from each. */
+async function measured(topo: Topology, dir: string, name: string, act: () => Promise<void>): Promise<Losses> {
+  const tcps = longLivedTcps(topo, UPLINK_ADDRESSES, join(dir, name));
+  const pings = UPLINK_ADDRESSES.map((to) => {
+    const log = join(dir, `ping-${name}-${to}.log`);
+    const child = topo.lab.spawn("net", ["ping", "-n", "-q", "-i", "0.02", "-w", "6", to], log);
+    return { to, log, done: new Promise<void>((resolve) => child.on("exit", () => resolve())) };
+  });
+  await sleep(1000);
+  await act();
+  await Promise.all(pings.map((p) => p.done));
+  return {
+    pings: pings.map((p) => {
+      const m = /(\d+) packets transmitted, (\d+) received/.exec(readText(p.log));
+      return { to: p.to, sent: Number(m?.[1] ?? 0), lost: m ? Number(m[1]) - Number(m[2]) : -1 };
+    }),
+    tcp: tcps.map((t) => t.stop()),
+  };
+}
+
+/** A TCP connection from the management network to the host's management address; stop() says why it ended, or undefined. */
+function adminSession(topo: Topology, dir: string): { stop(): string | undefined; echoes(): number } {
+  const script = new URL("tcp-echo.cjs", import.meta.url).pathname;
+  const port = "7022";
+  const server = topo.lab.spawn("host", [process.execPath, script, "server", port], join(dir, "admin-server.log"));
+  for (let i = 0; i < 20 && topo.lab.tryRun("host", ["sh", "-c", `ss -ltn | grep -q ':${port} '`]).status !== 0; i++) sleepSync(100);
+  const log = join(dir, "admin-client.log");
+  const client = topo.lab.spawn("mgmt", [process.execPath, script, "client", MGMT.host.split("/")[0], port, MGMT.peer.split("/")[0]], log);
+  const lines = () => readText(log).trim().split("\n");
+  return {
+    echoes: () => Number(lines()[lines().length - 1]) || 0,
+    stop: () => {
+      const alive = client.exitCode === null;
+      const last = lines();
+      topo.lab.stop(client);
+      topo.lab.stop(server);
+      return alive && Number(last[last.length - 1]) > 0 ? undefined : `it ended: ${last.slice(-3).join(" ")}`;
+    },
+  };
+}
+
+const shownLosses = (l: Losses) => `${l.pings.map((p) => `${p.to} ${p.lost} of ${p.sent}`).join(", ")}; TCP ${l.tcp.filter((t) => t !== undefined).length} of ${l.tcp.length} ended`;
 
 const nftOf = (topo: Topology) => topo.lab.run("host", ["nft", "list", "ruleset"]);
 
@@ -53,8 +113,16 @@ export async function applyProof(release: Release, root: string, stack: "ifupdow
         await c.boot();
         expect(await waitFor(() => planned(topo, planA), 60_000, 20), `${label}: model A after boot`).toBe(true);
         installBin(c);
+        // the admin's SSH session stand-in: a TCP connection from the management
+        // network to the management address (the admin's own configuration), which
+        // must outlive every apply, try, rollback and confirmation below
+        const admin = adminSession(topo, dir);
+        // the release's own nodejs package runs it: Debian 12's 18.20, Debian 13's 20.19
+        const nodeVersion = c.exec(["node", "--version"]).stdout.trim();
+        expect(nodeVersion, `${label}: the release's node`).toMatch(release.version === 12 ? /^v18\.20\./ : /^v20\.19\./);
+        tally.switches.push(`${label}: gen-hooks run by Debian ${release.version}'s nodejs ${nodeVersion}`);
         // as root at a shell: none of the test runner's environment
-        const apply = (args: string[]) => ["env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "/usr/local/bin/node", "/usr/local/lib/gen-hooks/gen-hooks.cjs", "apply", ...args, ...(args.includes("--model") ? ["--stack", stack] : [])];
+        const apply = (args: string[]) => ["env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "node", "/usr/local/lib/gen-hooks/gen-hooks.cjs", "apply", ...args, ...(args.includes("--model") ? ["--stack", stack] : [])];
         const gh = (...args: string[]) => c.run(apply(args), 120_000);
 
         // A as a package installed it (its headers name another path): recorded, nothing run
@@ -74,7 +142,7 @@ export async function applyProof(release: Release, root: string, stack: "ifupdow
         mkdirSync(dirname(c.path(admins.file)), { recursive: true });
         writeFileSync(c.path(admins.file), admins.text);
         const etcBefore = c.exec(["sh", "-c", "find /etc/network /etc/systemd /etc/gen-hooks /etc/sysctl.d /etc/nftables.d -type f 2>/dev/null | sort | xargs md5sum"]).stdout;
-        const checked = await c.run(["env", "-i", "PATH=/usr/local/bin:/usr/bin:/bin", "/usr/local/bin/node", "/usr/local/lib/gen-hooks/gen-hooks.cjs", "check", "--model", "/etc/gen-hooks/b.yaml", "--stack", stack]);
+        const checked = await c.run(["env", "-i", "PATH=/usr/local/bin:/usr/bin:/bin", "node", "/usr/local/lib/gen-hooks/gen-hooks.cjs", "check", "--model", "/etc/gen-hooks/b.yaml", "--stack", stack]);
         expect([checked.status, checked.stderr], `${label}: check names the admin's file`).toEqual([0, expect.stringMatching(admins.words)]);
         r = await gh("--model", "/etc/gen-hooks/b.yaml");
         expect([r.status, r.stdout, r.stderr], `${label}: apply refuses while the admin's file is in the way`).toEqual([2, expect.stringMatching(admins.words), expect.stringMatching(/in the way of the model .*nothing was changed/)]);
@@ -90,29 +158,23 @@ export async function applyProof(release: Release, root: string, stack: "ifupdow
         // eth1 (a pinned destination changed) and eth2 (its uplink renamed) keep their
         // links and addresses: on ifupdown they change in place, and a 50-per-second
         // ping to each address, answered through its own uplink, loses nothing
-        const pings = ["198.51.100.2", "203.0.113.2"].map((to) => {
-          const log = join(dir, `ping-${to}.log`);
-          const child = lab.spawn("net", ["ping", "-n", "-q", "-i", "0.02", "-w", "6", to], log);
-          return { to, log, done: new Promise<void>((resolve) => child.on("exit", () => resolve())) };
+        mkdirSync(join(dir, "a-b"), { recursive: true });
+        let applyMs = 0;
+        const losses = await measured(topo, dir, "a-b", async () => {
+          const t0 = Date.now();
+          r = await gh("--model", "/etc/gen-hooks/b.yaml");
+          applyMs = Date.now() - t0;
         });
-        await new Promise((res) => setTimeout(res, 1000));
-        const t0 = Date.now();
-        r = await gh("--model", "/etc/gen-hooks/b.yaml");
         expect(r.status, `${label}: apply B\n${r.stdout}${r.stderr}`).toBe(0);
-        await Promise.all(pings.map((p) => p.done));
-        const losses = pings.map((p) => {
-          const m = /(\d+) packets transmitted, (\d+) received/.exec(readText(p.log));
-          return { to: p.to, sent: Number(m?.[1] ?? 0), lost: m ? Number(m[1]) - Number(m[2]) : -1 };
-        });
         if (stack === "ifupdown") {
           expect(r.stdout, `${label}: apply B says what changed in place`).toMatch(/eth0, eth1, eth2 changed in place/);
-          expect(losses.map((l) => [l.to, l.lost]), `${label}: pings lost while apply B changed eth1 and eth2 in place (${JSON.stringify(losses)})`).toEqual([["198.51.100.2", 0], ["203.0.113.2", 0]]);
-          expect(losses.every((l) => l.sent > 200), `${label}: pings sent during apply B (${JSON.stringify(losses)})`).toBe(true);
+          expect(losses.pings.map((l) => [l.to, l.lost]), `${label}: pings lost while apply B changed eth1 and eth2 in place (${shownLosses(losses)})`).toEqual([["198.51.100.2", 0], ["203.0.113.2", 0]]);
+          expect(losses.tcp, `${label}: TCP connections through eth1 and eth2 during apply B`).toEqual([undefined, undefined]);
+          expect(losses.pings.every((l) => l.sent > 200), `${label}: pings sent during apply B (${shownLosses(losses)})`).toBe(true);
         }
-        tally.switches.push(`${label}: pings lost during apply A -> B: ${losses.map((l) => `${l.to} ${l.lost} of ${l.sent}`).join(", ")}`);
+        tally.switches.push(`${label}: lost during apply A -> B (a pinned destination changed, an uplink renamed, one removed): ${shownLosses(losses)}`);
         const onB = { ...topo, model: b, plan: planB };
         expect(await settle(onB, () => planned(onB, planB), 30_000), `${label}: model B's rules and routes after apply\n${hostState(topo)}`).toBe(true);
-        const applyMs = Date.now() - t0;
         const stateB = hostState(topo);
 
         // the same model again: nothing changes, nothing is touched
@@ -122,6 +184,30 @@ export async function applyProof(release: Release, root: string, stack: "ifupdow
         lab.stop(monitor);
         expect([r.status, r.stdout.trim().split("\n").pop()], `${label}: apply of B again\n${r.stdout}`).toEqual([0, "gen-hooks: nothing to change"]);
         expect(readText(log).trim(), `${label}: what apply of B again changed in the kernel`).toBe("");
+
+        // status, by the release's own node
+        const status = await c.run(["env", "-i", "PATH=/usr/local/bin:/usr/bin:/bin", "node", "/usr/local/lib/gen-hooks/gen-hooks.cjs", "status", "--model", "/etc/gen-hooks/b.yaml", "--json"]);
+        expect(status.status, `${label}: gen-hooks status on the host\n${status.stdout}${status.stderr}`).toBe(0);
+        expect((JSON.parse(status.stdout) as { uplinks: { state: string }[] }).uplinks.map((u) => u.state), `${label}: status of B`).toEqual(["as planned", "as planned"]);
+
+        // changes that keep every link and address: made in place on ifupdown, nothing lost
+        for (const change of CHANGES) {
+          mkdirSync(join(dir, change.model), { recursive: true });
+          const lost = await measured(topo, dir, change.model, async () => {
+            r = await gh("--model", `/etc/gen-hooks/${change.model}.yaml`);
+          });
+          expect(r.status, `${label}: apply ${change.model} (${change.what})\n${r.stdout}${r.stderr}`).toBe(0);
+          if (stack === "ifupdown" && change.hitless) {
+            expect(r.stdout.split("\n").filter((l) => /^\$ if(up|down) /.test(l)), `${label}: ${change.what}: interfaces cycled`).toEqual([]);
+            expect(lost.pings.map((l) => l.lost), `${label}: ${change.what}: pings lost (${shownLosses(lost)})`).toEqual([0, 0]);
+            expect(lost.tcp, `${label}: ${change.what}: TCP connections through eth1 and eth2`).toEqual([undefined, undefined]);
+          }
+          const want = buildPlan(load(change.model));
+          const onIt = { ...topo, model: load(change.model), plan: want };
+          expect(await settle(onIt, () => planned(onIt, want), 30_000), `${label}: ${change.what}: the plan in the kernel\n${hostState(topo)}`).toBe(true);
+          tally.switches.push(`${label}: lost during ${change.what}: ${shownLosses(lost)}`);
+        }
+        expect(await settle(onB, () => hostState(topo) === stateB, 30_000), `${label}: B's state after the changes in place and back\n${stateDiff(stateB, hostState(topo))}`).toBe(true);
 
         // a try that cuts the lab's path to fibre's address: rolled back unless confirmed,
         // even when the session that ran it dies (killed 2 s into its wait)
@@ -136,6 +222,15 @@ export async function applyProof(release: Release, root: string, stack: "ifupdow
         const droppedMs = Date.now() - droppedCut;
         expect(droppedMs, `${label}: a dead session's try rolled back within ${TRY_S} s + 2 s of the cut`).toBeLessThanOrEqual((TRY_S + 2) * 1000);
         expect(await settle(onB, () => hostState(topo) === stateB, 15_000), `${label}: B's state after the rollback of a dead session's try\n${stateDiff(stateB, hostState(topo))}`).toBe(true);
+
+        // a session killed during the apply itself (its process group, as a hangup
+        // would), the moment apply has started changing the host: rolled back too
+        const midway = await c.run(["sh", "-c", `setsid ${apply(["--model", "/etc/gen-hooks/c.yaml", "--try", String(TRY_S)]).join(" ")} > /dev/null 2>&1 & p=$!; i=0; while [ $i -lt 3000 ] && [ ! -e /var/lib/gen-hooks/applying ]; do sleep 0.01; i=$((i + 1)); done; kill -9 -- -$p; [ $i -lt 3000 ]`], 60_000);
+        expect(midway.status, `${label}: apply --try of C killed while it changes the host\n${midway.stderr}`).toBe(0);
+        const midwayKilled = Date.now();
+        expect(await settle(onB, () => hostState(topo) === stateB && path(), (TRY_S + 15) * 1000), `${label}: B's state after the rollback of a try killed mid-apply\n${stateDiff(stateB, hostState(topo))}`).toBe(true);
+        const midwayMs = Date.now() - midwayKilled;
+        expect(c.exec(["systemctl", "is-active", "gen-hooks-rollback.timer"]).stdout.trim(), `${label}: no rollback timer left after a try killed mid-apply`).not.toBe("active");
 
         const trying = gh("--model", "/etc/gen-hooks/c.yaml", "--try", String(TRY_S));
         expect(await waitFor(() => !path(), 30_000, 50), `${label}: apply --try of C cuts the path to 198.51.100.2`).toBe(true);
@@ -162,7 +257,10 @@ export async function applyProof(release: Release, root: string, stack: "ifupdow
         r = await gh("--model", "/etc/gen-hooks/b.yaml");
         expect(r.status, `${label}: apply B after C\n${r.stdout}${r.stderr}`).toBe(0);
         expect(await settle(onB, () => hostState(topo) === stateB, 30_000), `${label}: B's state after C\n${stateDiff(stateB, hostState(topo))}`).toBe(true);
-        tally.switches.push(`${label}: A -> B applied in ${applyMs} ms; an unconfirmed --try ${TRY_S} rolled back ${backMs} ms after it cut the path (${droppedMs} ms with its session killed)`);
+        const adminEnd = admin.stop();
+        expect(adminEnd, `${label}: the admin's session over ${MGMT.dev} through every apply, try, rollback and confirmation`).toBeUndefined();
+        tally.switches.push(`${label}: the admin's TCP session over ${MGMT.dev} lived through ${admin.echoes()} echoes, 0 resets`);
+        tally.switches.push(`${label}: A -> B applied in ${applyMs} ms (the apply command); an unconfirmed --try ${TRY_S} rolled back ${backMs} ms after it cut the path (${droppedMs} ms with its session killed; B again ${midwayMs} ms after a session killed mid-apply)`);
         return { state: stateB, nft: nftOf(topo) };
       } finally {
         await c.poweroff();

@@ -138,6 +138,17 @@ describe("transition: from the applied plan to a new one", () => {
     expect(steps("f", "g", "ifupdown").after).toEqual(["systemctl enable gen-hooks-nftables.service", "systemctl reload-or-restart gen-hooks-nftables.service"]);
   });
 
+  it("networkd: balance -> failover leaves lo up (unmanaged) and takes main's multipath default away", () => {
+    const t = steps("d", "b", "networkd");
+    expect(t.after).not.toContain("networkctl down lo");
+    expect(t.after).toContain("networkctl reconfigure lo");
+    expect(t.after).toContain("sh -c ip -4 route show default table main proto static metric 100 | grep -q nexthop && ip -4 route del default table main proto static metric 100");
+    expect(steps("d", "e", "networkd").after.filter((s) => s.includes("route del default"))).toEqual([]);
+    // a member link reconfigured (a uid selector added to fibre): lo after it, which holds the multipath default
+    const f = steps("e", "f", "networkd").after.filter((s) => s.startsWith("networkctl reconfigure"));
+    expect(f).toEqual(["networkctl reconfigure eth1", "networkctl reconfigure lo"]);
+  });
+
   it("an address change bounces only its interface", () => {
     const t = steps("b", "c", "ifupdown");
     expect(t).toEqual({ before: ["ifdown eth1"], after: ["ifup eth1", "ip -4 rule del priority 3001 from 198.51.100.2/32 table 101"], bounced: ["eth1"], inPlace: [], deleted: [] });
