@@ -152,7 +152,7 @@ export function apply(opts: { root: string; modelPath: string; plan: Plan; stack
   if (blocked > 0 && !opts.dryRun) throw new UsageError(`the host's own configuration is in the way of ${blocked === 1 ? "the model (above)" : `the model (${blocked} places above)`}; nothing was changed`);
   for (const p of c.patches) io.out(p);
   for (const i of c.t.absent)
-    io.out(`gen-hooks: ${i} is not on this host now: nothing is run for it; ${stack === "networkd" ? "networkd configures it when it appears" : `run "ifup ${i}" when it appears`}, and status says absent until then\n`);
+    io.out(`gen-hooks: ${i} is not on this host now: nothing is run for it; ${stack === "networkd" ? "networkd configures it when it appears" : plan.interfaces.find((x) => x.name === i)?.hotplug ? "udev's hotplug brings it up when it appears (allow-hotplug)" : `run "ifup ${i}" when it appears (or give its uplink hotplug: true)`}, and status says absent until then\n`);
   const steps = [...c.t.before, ...c.t.after];
   if (c.changed.length === 0 && steps.length === 0) {
     if (!opts.dryRun) record(root, { model: opts.modelPath, stack, plan });

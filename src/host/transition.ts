@@ -44,7 +44,7 @@ export function stanzas(text: string | undefined): Map<string, string> {
   const out = new Map<string, string[]>();
   let current: string[] | undefined;
   for (const line of (text ?? "").split("\n")) {
-    const auto = /^auto\s+(\S+)/.exec(line);
+    const auto = /^(?:auto|allow-hotplug)\s+(\S+)/.exec(line);
     if (auto) out.set(auto[1], (current = []));
     if (current && meaningful(line)) current.push(line);
   }

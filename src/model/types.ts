@@ -85,6 +85,8 @@ export interface Uplink {
   fallback: boolean;
   /** false: selector-only; never main's default nor a balance share. */
   default: boolean;
+  /** The link may appear after boot (a USB NIC): ifupdown raises it from udev's hotplug, not at boot. */
+  hotplug: boolean;
   pass: PassThrough;
 }
 

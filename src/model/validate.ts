@@ -186,6 +186,7 @@ interface RawUplink extends RawPassThrough {
   check?: { targets: string[]; interval?: number; down?: number; up?: number };
   fallback?: boolean;
   default?: boolean;
+  hotplug?: boolean;
 }
 interface RawModel {
   version: 1;
@@ -302,6 +303,7 @@ function normalize(loaded: LoadedModel, raw: RawModel, issues: ModelIssue[]): Mo
       check: u.check && healthCheck(u.check, [...base, "check"]),
       fallback: u.fallback ?? true,
       default: u.default ?? true,
+      hotplug: u.hotplug ?? false,
       pass: parsePassThrough(u, base, passIssue),
     };
   });

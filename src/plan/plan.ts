@@ -54,7 +54,7 @@ export function buildPlan(model: Model): Plan {
     return b;
   };
   for (const l of model.lan) {
-    interfaces.set(l.interface, { name: l.interface, role: "lan", dhcp: false, dhcpMetric: undefined, ra: false, raMetric: undefined, uplinks: [], why: "LAN", families: [], watch: false, keepOnCarrierLoss: false, pass: l.pass, vlan: vlanOf(l.interface), vlans: [], sysctl: [] });
+    interfaces.set(l.interface, { name: l.interface, role: "lan", dhcp: false, dhcpMetric: undefined, ra: false, raMetric: undefined, uplinks: [], why: "LAN", families: [], watch: false, keepOnCarrierLoss: false, hotplug: false, pass: l.pass, vlan: vlanOf(l.interface), vlans: [], sysctl: [] });
     for (const a of l.addresses) block(l.interface, a.family).addresses.push(a);
   }
   for (const u of model.uplinks) {
@@ -62,7 +62,7 @@ export function buildPlan(model: Model): Plan {
     if (u.learned.some((l) => l.source === "ppp")) continue;
     let iface = interfaces.get(u.interface);
     if (!iface) {
-      iface = { name: u.interface, role: "uplink", dhcp: false, dhcpMetric: undefined, ra: false, raMetric: undefined, uplinks: [], why: "", families: [], watch: true, keepOnCarrierLoss: model.mode === "balance", pass: { ifupdown: [], networkd: [] }, vlan: vlanOf(u.interface), vlans: [], sysctl: [] };
+      iface = { name: u.interface, role: "uplink", dhcp: false, dhcpMetric: undefined, ra: false, raMetric: undefined, uplinks: [], why: "", families: [], watch: true, keepOnCarrierLoss: model.mode === "balance", hotplug: false, pass: { ifupdown: [], networkd: [] }, vlan: vlanOf(u.interface), vlans: [], sysctl: [] };
       interfaces.set(u.interface, iface);
     }
     if (u.learned.some((l) => l.source === "dhcp")) {
@@ -76,6 +76,7 @@ export function buildPlan(model: Model): Plan {
     iface.uplinks.push(u.name);
     iface.pass = mergePassThrough([iface.pass, u.pass]).merged; // validation refused a clash
     iface.watch &&= u.watch; // an explicit watch: false on any uplink of the link wins
+    iface.hotplug ||= u.hotplug;
     for (const a of u.addresses) block(u.interface, a.family).addresses.push(a);
   }
   for (const iface of interfaces.values()) {

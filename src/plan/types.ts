@@ -148,6 +148,8 @@ export interface PlanInterface {
   pass: PassThrough;
   /** Its own kernel settings (of plan.sysctl), set again as the stack brings it up: it may appear after boot. */
   sysctl: PlanSysctl[];
+  /** Some uplink on it may appear after boot: ifupdown's allow-hotplug instead of auto. */
+  hotplug: boolean;
   /** A VLAN interface (eth0.2): its parent and id. */
   vlan?: { parent: string; id: number };
   /** The VLANs this interface carries (networkd: VLAN= lines). */

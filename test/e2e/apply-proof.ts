@@ -22,12 +22,12 @@ import { hostState, planned, stateDiff } from "./boot-suite.js";
 import { bootUnavailable, ensureRoot, selectedReleases, type Release } from "./releases.js";
 import type { Topology } from "./topology.js";
 
-const MODELS = new URL("apply/", import.meta.url).pathname;
+export const MODELS = new URL("apply/", import.meta.url).pathname;
 const DIST = new URL("../../dist/", import.meta.url).pathname;
 const TRY_S = 5;
 
 /** The built bin inside the running container (run by the release's own nodejs package), and the models. */
-function installBin(c: Container): void {
+export function installBin(c: Container): void {
   mkdirSync(c.path("/usr/local/lib/gen-hooks"), { recursive: true });
   for (const f of ["gen-hooks.cjs", "gen-hooks.bundle.cjs", "gen-hooks.bundle.cjs.v8cache"]) copyFileSync(join(DIST, f), c.path(`/usr/local/lib/gen-hooks/${f}`));
   mkdirSync(c.path("/etc/gen-hooks"), { recursive: true });
@@ -44,14 +44,14 @@ const CHANGES = [
 ];
 const UPLINK_ADDRESSES = ["198.51.100.2", "203.0.113.2"];
 
-interface Losses {
+export interface Losses {
   pings: { to: string; sent: number; lost: number }[];
   /** why each TCP connection ended, or undefined while it lives */
   tcp: (string | undefined)[];
 }
 
 /** While `act` runs: a 50-per-second ping from the lab to each uplink address, and a TCP connection from each. */
-async function measured(topo: Topology, dir: string, name: string, act: () => Promise<void>): Promise<Losses> {
+export async function measured(topo: Topology, dir: string, name: string, act: () => Promise<void>): Promise<Losses> {
   const tcps = longLivedTcps(topo, UPLINK_ADDRESSES, join(dir, name));
   const pings = UPLINK_ADDRESSES.map((to) => {
     const log = join(dir, `ping-${name}-${to}.log`);
@@ -91,7 +91,7 @@ function adminSession(topo: Topology, dir: string): { stop(): string | undefined
   };
 }
 
-const shownLosses = (l: Losses) => `${l.pings.map((p) => `${p.to} ${p.lost} of ${p.sent}`).join(", ")}; TCP ${l.tcp.filter((t) => t !== undefined).length} of ${l.tcp.length} ended`;
+export const shownLosses = (l: Losses) => `${l.pings.map((p) => `${p.to} ${p.lost} of ${p.sent}`).join(", ")}; TCP ${l.tcp.filter((t) => t !== undefined).length} of ${l.tcp.length} ended`;
 
 const nftOf = (topo: Topology) => topo.lab.run("host", ["nft", "list", "ruleset"]);
 
@@ -286,6 +286,86 @@ export async function applyProof(release: Release, root: string, stack: "ifupdow
   }
 }
 
+/**
+ * An uplink whose link is not there (a USB NIC not plugged in: this kernel
+ * has no 8021q driver for a VLAN) fails neither a boot nor an apply, status
+ * says absent, and the uplink comes into use when the link appears: by
+ * networkd itself, or on ifupdown (hotplug: true, an allow-hotplug stanza)
+ * by what udev's hotplug rule runs (the booted container has no udev).
+ * Unplugging moves the host's end of the wire into the wire's namespace;
+ * plugging moves it back, a new link for the host as a USB NIC is.
+ */
+export async function lateLinkProof(release: Release, root: string, stack: "ifupdown" | "networkd"): Promise<void> {
+  const label = `late link/${stack}/Debian ${release.version}`;
+  const load = (m: string) => validateModel(loadModelFile(join(MODELS, `${m}.yaml`)));
+  const [a, b] = [load("h"), load("b")];
+  const [planA, planB] = [buildPlan(a), buildPlan(b)];
+  const dir = mkdtempSync(join(tmpdir(), "gh-boot-late-"));
+  const renderedA = render(`late-h-${stack}`, join(MODELS, "h.yaml"), stack);
+  const late = "eth3";
+  try {
+    await withTopology(a, async (topo) => {
+      const { lab } = topo;
+      addManagement(topo);
+      const wire = topo.wire.get(late)!;
+      const c = new Container(topo, release, root, stack, join(dir, "boot"));
+      let booted = false;
+      const unplug = () => {
+        lab.run("host", ["ip", "link", "set", late, "netns", lab.ns(wire.role)]);
+        // what systemd runs when the device of an allow-hotplug link goes (ifup@IF.service's ExecStop=)
+        if (stack === "ifupdown" && booted) c.exec(["ifdown", late]);
+      };
+      const plug = () => {
+        lab.run(wire.role, ["ip", "link", "set", late, "netns", lab.ns("host")]);
+        // what udev's ifupdown-hotplug starts for an allow-hotplug link (ifup@IF.service's command):
+        // the container has no udev
+        if (stack === "ifupdown") expect(c.exec(["ifup", "--allow=hotplug", late]).status, `${label}: ifup --allow=hotplug ${late} once it is there`).toBe(0);
+      };
+      const status = async (m: string) => {
+        const r = await c.run(["env", "-i", "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "node", "/usr/local/lib/gen-hooks/gen-hooks.cjs", "status", "--model", `/etc/gen-hooks/${m}.yaml`, "--json"]);
+        return { status: r.status, uplinks: Object.fromEntries(((JSON.parse(r.stdout || "{}") as { uplinks?: { name: string; link: string; state: string }[] }).uplinks ?? []).map((u) => [u.name, `${u.link} ${u.state}`])) };
+      };
+      unplug();
+      c.install(renderedA);
+      try {
+        // a boot with lte's link missing: no unit fails, the others as planned, status says absent
+        await c.boot();
+        booted = true;
+        const system = await c.systemState();
+        expect(system, `${label}: the boot with ${late} missing`).toEqual({ state: "running", failed: [] });
+        installBin(c);
+        let st = await status("h");
+        expect(st, `${label}: status with ${late} missing`).toEqual({ status: 1, uplinks: { fibre: "up as planned", cable: "up as planned", lte: "absent down" } });
+        plug();
+        expect(await waitFor(() => planned(topo, planA), 30_000, 50), `${label}: lte in use once ${late} is plugged in\n${hostState(topo)}`).toBe(true);
+        st = await status("h");
+        expect(st.status, `${label}: status once ${late} is there: ${JSON.stringify(st)}`).toBe(0);
+
+        // applies with the link missing: B takes lte away, A brings it back; both succeed and say so
+        const gh = (m: string) => c.run(["env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "node", "/usr/local/lib/gen-hooks/gen-hooks.cjs", "apply", "--model", `/etc/gen-hooks/${m}.yaml`, "--stack", stack], 120_000);
+        // the installed model applied first, as on a host adopting gen-hooks: recorded, nothing run
+        let r = await gh("h");
+        expect([r.status, r.stdout.split("\n").filter((l) => l.startsWith("$ "))], `${label}: apply of the installed model\n${r.stdout}${r.stderr}`).toEqual([0, []]);
+        unplug();
+        r = await gh("b");
+        expect(r.status, `${label}: apply B with ${late} missing\n${r.stdout}${r.stderr}`).toBe(0);
+        const onB = { ...topo, model: b, plan: planB };
+        expect(await settle(onB, () => planned(onB, planB), 30_000), `${label}: B with ${late} missing\n${hostState(topo)}`).toBe(true);
+        r = await gh("h");
+        expect(r.status, `${label}: apply H with ${late} missing\n${r.stdout}${r.stderr}`).toBe(0);
+        expect(r.stdout, `${label}: apply H names the missing link`).toContain(`${late} is not on this host now`);
+        plug();
+        expect(await waitFor(() => planned(topo, planA), 30_000, 50), `${label}: lte in use once ${late} is plugged in after apply\n${hostState(topo)}`).toBe(true);
+        tally.switches.push(`${label}: boot and two applies with ${late} missing: no unit failed, status said absent, lte in use once plugged in`);
+      } finally {
+        await c.poweroff();
+      }
+    });
+  } finally {
+    for (const d of [dir, renderedA]) rmSync(d, { recursive: true, force: true });
+  }
+}
+
 /** The apply proof for one release, on both stacks; skipped like the rest of the booted lab. */
 export function applySuite(codename: Release["codename"]): void {
   const unavailable = labUnavailable() ?? bootUnavailable();
@@ -301,5 +381,6 @@ export function applySuite(codename: Release["codename"]): void {
   });
   describe.skipIf(!!skip)(`gen-hooks apply under the real init of Debian ${release?.version ?? codename} (${codename})`, () => {
     for (const stack of ["ifupdown", "networkd"] as const) it(`A -> B, again, --try, --confirm: ${stack}`, () => applyProof(release!, root, stack), 300_000);
+    for (const stack of ["ifupdown", "networkd"] as const) it(`a link plugged in after the boot and the apply: ${stack}`, () => lateLinkProof(release!, root, stack), 180_000);
   });
 }

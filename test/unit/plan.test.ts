@@ -3,6 +3,7 @@ import { parseModelText } from "../../src/model/load.js";
 import { validateModel } from "../../src/model/validate.js";
 import { buildPlan, PRIORITY } from "../../src/plan/plan.js";
 import type { Plan, PlanRoute } from "../../src/plan/types.js";
+import { renderTargets } from "../../src/pipeline.js";
 
 const plan = (text: string): Plan => buildPlan(validateModel(parseModelText(text, "m.yaml")));
 const routesOf = (p: Plan, dev: string, family = 4): PlanRoute[] => p.interfaces.find((i) => i.name === dev)!.families.find((b) => b.family === family)?.routes ?? [];
@@ -289,5 +290,20 @@ uplinks:
   it("refused where it cannot hold: no selector, or a stack that puts its own default into main", () => {
     expect(() => plan("version: 1\nuplinks:\n  - {name: a, interface: ppp0, address: ppp, default: false}\n")).toThrow(/m\.yaml:3:46: uplinks\[0\]\.default: default: false leaves uplink 'a' only the traffic its selectors choose, and it has none/);
     expect(() => plan("version: 1\nuplinks:\n  - {name: a, interface: eth1, address: dhcp, users: [1000], default: false}\n")).toThrow(/uplinks\[0\]\.default: default: false is not supported yet with dhcp: the DHCP client puts its own default route/);
+  });
+});
+
+describe("plan: an uplink whose link may appear after boot (hotplug: true)", () => {
+  const text = (hotplug: string) => `version: 1\nuplinks:\n  - {name: isp, interface: eth1, address: 198.51.100.2/24, gateway: 198.51.100.1}\n  - {name: usb, interface: eth9, address: 192.0.2.2/24, gateway: 192.0.2.1${hotplug}}\n  - {name: usb2, interface: eth9, address: 203.0.113.2/24, gateway: 203.0.113.1}\n`;
+  it("ifupdown: allow-hotplug for its link (shared with another uplink, still once), auto for the others; networkd unchanged", () => {
+    const p = plan(text(", hotplug: true"));
+    expect(p.interfaces.map((i) => [i.name, i.hotplug])).toEqual([["eth1", false], ["eth9", true]]);
+    const stanzas = renderTargets(p, "ifupdown", "ifupdown")[0].content;
+    expect(stanzas.split("\n").filter((l) => /^(auto|allow-hotplug) /.test(l))).toEqual(["auto eth1", "allow-hotplug eth9"]);
+    const without = plan(text(""));
+    expect(renderTargets(p, "networkd", "networkd").map((f) => f.content.split("\n").slice(1).join("\n"))).toEqual(renderTargets(without, "networkd", "networkd").map((f) => f.content.split("\n").slice(1).join("\n")));
+  });
+  it("refused when not a boolean", () => {
+    expect(() => plan(text(", hotplug: yes"))).toThrow(/m\.yaml:4:\d+: uplinks\[1\]\.hotplug: must be/);
   });
 });
