@@ -14,14 +14,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadModelFile } from "../src/model/load.js";
 import { validateModel } from "../src/model/validate.js";
-import { buildPlan } from "../src/plan/plan.js";
 import { labUnavailable, waitFor } from "../test/e2e/lab.js";
 import { withTopology } from "../test/e2e/stacks.js";
-import { render } from "../test/e2e/proofs.js";
+import { runBin } from "../test/helpers/bin.js";
 import { addManagement, Container } from "../test/e2e/boot.js";
-import { planned } from "../test/e2e/boot-suite.js";
 import { bootUnavailable, ensureRoot, selectedReleases } from "../test/e2e/releases.js";
-import { installBin, measured, MODELS, type Losses } from "../test/e2e/apply-proof.js";
+import { installBin, measured, MODELS, type Losses } from "../test/e2e/apply-lab.js";
 
 const rounds = Number(process.argv[2] ?? 3);
 
@@ -83,7 +81,11 @@ async function main() {
       const lower = await ensureRoot(release);
       for (const tool of ["gen-hooks ifupdown", "gen-hooks networkd", "netplan apply (networkd)"] as const) {
         const stack = tool === "gen-hooks ifupdown" ? "ifupdown" : "networkd";
-        const rendered = tool.startsWith("gen-hooks") ? render(`hitless-${stack}`, join(MODELS, "b.yaml"), stack) : trees[0];
+        const rendered = tool.startsWith("gen-hooks") ? join(dir, `rendered-${stack}`) : trees[0];
+        if (tool.startsWith("gen-hooks")) {
+          const r = runBin(["--target", "all", "--stack", stack, "--model", join(MODELS, "b.yaml"), "--root", rendered]);
+          if (r.status !== 0) throw new Error(r.stderr);
+        }
         const losses: Losses[] = [];
         await withTopology(b, async (topo) => {
           addManagement(topo);
@@ -91,10 +93,16 @@ async function main() {
           c.install(rendered);
           try {
             await c.boot();
-            const plan = buildPlan(b);
-            await waitFor(() => tool.startsWith("netplan") ? topo.lab.routeGet("host", ["100.127.0.54"])?.dev === "eth1" : planned(topo, plan), 60_000, 50);
+            // fibre's pinned destination (the last route of either stack) and both uplinks' address rules
+            const ready = () => topo.lab.routeGet("host", ["100.127.0.54"])?.dev === "eth1" && topo.lab.routeGet("host", ["198.18.0.1", "from", "203.0.113.2"])?.dev === "eth2";
+            if (!(await waitFor(ready, 60_000, 50))) throw new Error(`${tool}: the host did not come up as planned`);
             installBin(c);
             copyFileSync(b2Path, c.path("/etc/gen-hooks/b2.yaml"));
+            // as a host adopting gen-hooks does: the installed model applied first (recorded, nothing run)
+            if (tool.startsWith("gen-hooks")) {
+              const r = await c.run(["node", "/usr/local/lib/gen-hooks/gen-hooks.cjs", "apply", "--stack", stack, "--model", "/etc/gen-hooks/b.yaml"], 120_000);
+              if (r.status !== 0 || /^\$ /m.test(r.stdout)) throw new Error(`apply of the installed model: ${r.stdout}${r.stderr}`);
+            }
             for (let round = 0; round < rounds; round++) {
               const to = round % 2 === 0 ? 1 : 0; // B -> B2 -> B -> ...
               const name = `${tool.replace(/\W+/g, "-")}-${release.codename}-${round}`;
@@ -118,7 +126,6 @@ async function main() {
           }
         });
         out[`Debian ${release.version}, ${tool}`] = sum(losses);
-        if (rendered !== trees[0]) rmSync(rendered, { recursive: true, force: true });
       }
     }
   } finally {

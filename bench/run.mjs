@@ -139,7 +139,7 @@ const list0 = renderList(0);
 const list125 = renderList(125000);
 const kibPer1000 = (a, b, n) => ((b.rssMiB - a.rssMiB) * 1024) / (n / 1000);
 
-// GEN_HOOKS_BENCH_SKIP=apply,health leaves out the lab parts (minutes, root)
+// GEN_HOOKS_BENCH_SKIP=apply,health,hitless leaves out the lab parts (minutes, root)
 const skip = new Set((process.env.GEN_HOOKS_BENCH_SKIP ?? "").split(",").filter(Boolean));
 const viteNode = join(here, "../node_modules/.bin/vite-node");
 /** A lab part of the bench (bench/NAME.ts ARG), whose last line is JSON; or why it has no figures. */
@@ -155,6 +155,8 @@ function labPart(name, arg) {
 const apply = labPart("apply", "20000");
 // health checks: a dead provider behind a live link, 5 times per stack, beside seed 001's ping loop
 const health = labPart("health", "5");
+// a change kept in place (one more pinned destination), 4 applies per tool, beside netplan apply's networkd steps
+const hitless = labPart("hitless", "4");
 
 const f = (ms) => (ms === undefined || ms === null ? "n/a" : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
 const vs = (r, peerMs) => (peerMs ? ` (${(r.ms / peerMs).toFixed(2)}x netplan)` : "");
@@ -194,6 +196,13 @@ else {
       peer,
     ]);
 }
+if ("skipped" in hitless) rows.push(["apply of a pinned destination, pings lost", `skipped: ${hitless.skipped}`, "", ""]);
+else
+  for (const release of ["Debian 12", "Debian 13"]) {
+    const r = (tool) => hitless.results[`${release}, ${tool}`];
+    const shown = (x) => (x ? `${x.lost} of ${x.sent} pings lost, ${x.tcpEnded} of ${x.tcp} TCP connections ended` : "n/a");
+    rows.push([`${release}: ${hitless.rounds} applies of one more pinned destination (50 pings/s to each uplink, a TCP connection from each)`, `ifupdown: ${shown(r("gen-hooks ifupdown"))}; networkd: ${shown(r("gen-hooks networkd"))}`, "0 lost, 0 ended", `netplan apply's networkd steps: ${shown(r("netplan apply (networkd)"))}`]);
+  }
 console.log("| measure | gen-hooks | goal | peer |\n| --- | --- | --- | --- |");
 for (const r of rows) console.log(`| ${r.join(" | ")} |`);
 rmSync(work, { recursive: true, force: true });

@@ -6,15 +6,15 @@
 // NAT) lose no packet and no TCP connection on ifupdown; a --try of a model
 // that cuts the lab's path to the host is rolled back within the time given
 // plus 2 s; --confirm keeps the change.
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadModelFile } from "../../src/model/load.js";
 import { validateModel } from "../../src/model/validate.js";
 import { buildPlan } from "../../src/plan/plan.js";
-import { labUnavailable, readText, sleep, sleepSync, waitFor } from "./lab.js";
-import { longLivedTcps } from "./health-lab.js";
+import { labUnavailable, readText, sleepSync, waitFor } from "./lab.js";
+import { installBin, measured, MODELS, shownLosses } from "./apply-lab.js";
 import { settle, withTopology } from "./stacks.js";
 import { render, tally } from "./proofs.js";
 import { addManagement, Container, MGMT } from "./boot.js";
@@ -22,17 +22,7 @@ import { hostState, planned, stateDiff } from "./boot-suite.js";
 import { bootUnavailable, ensureRoot, selectedReleases, type Release } from "./releases.js";
 import type { Topology } from "./topology.js";
 
-export const MODELS = new URL("apply/", import.meta.url).pathname;
-const DIST = new URL("../../dist/", import.meta.url).pathname;
 const TRY_S = 5;
-
-/** The built bin inside the running container (run by the release's own nodejs package), and the models. */
-export function installBin(c: Container): void {
-  mkdirSync(c.path("/usr/local/lib/gen-hooks"), { recursive: true });
-  for (const f of ["gen-hooks.cjs", "gen-hooks.bundle.cjs", "gen-hooks.bundle.cjs.v8cache"]) copyFileSync(join(DIST, f), c.path(`/usr/local/lib/gen-hooks/${f}`));
-  mkdirSync(c.path("/etc/gen-hooks"), { recursive: true });
-  for (const m of readdirSync(MODELS).filter((f) => f.endsWith(".yaml"))) copyFileSync(join(MODELS, m), c.path(`/etc/gen-hooks/${m}`));
-}
 
 /** The changes made in place after B (each must lose nothing on ifupdown), between two changes of mode. */
 const CHANGES = [
@@ -42,33 +32,6 @@ const CHANGES = [
   { model: "g", what: "masquerade -> snat", hitless: true },
   { model: "b", what: "balance -> failover (cycles the uplinks)", hitless: false },
 ];
-const UPLINK_ADDRESSES = ["198.51.100.2", "203.0.113.2"];
-
-export interface Losses {
-  pings: { to: string; sent: number; lost: number }[];
-  /** why each TCP connection ended, or undefined while it lives */
-  tcp: (string | undefined)[];
-}
-
-/** While `act` runs: a 50-per-second ping from the lab to each uplink address, and a TCP connection from each. */
-export async function measured(topo: Topology, dir: string, name: string, act: () => Promise<void>): Promise<Losses> {
-  const tcps = longLivedTcps(topo, UPLINK_ADDRESSES, join(dir, name));
-  const pings = UPLINK_ADDRESSES.map((to) => {
-    const log = join(dir, `ping-${name}-${to}.log`);
-    const child = topo.lab.spawn("net", ["ping", "-n", "-q", "-i", "0.02", "-w", "6", to], log);
-    return { to, log, done: new Promise<void>((resolve) => child.on("exit", () => resolve())) };
-  });
-  await sleep(1000);
-  await act();
-  await Promise.all(pings.map((p) => p.done));
-  return {
-    pings: pings.map((p) => {
-      const m = /(\d+) packets transmitted, (\d+) received/.exec(readText(p.log));
-      return { to: p.to, sent: Number(m?.[1] ?? 0), lost: m ? Number(m[1]) - Number(m[2]) : -1 };
-    }),
-    tcp: tcps.map((t) => t.stop()),
-  };
-}
 
 /** A TCP connection from the management network to the host's management address; stop() says why it ended, or undefined. */
 function adminSession(topo: Topology, dir: string): { stop(): string | undefined; echoes(): number } {
@@ -91,7 +54,6 @@ function adminSession(topo: Topology, dir: string): { stop(): string | undefined
   };
 }
 
-export const shownLosses = (l: Losses) => `${l.pings.map((p) => `${p.to} ${p.lost} of ${p.sent}`).join(", ")}; TCP ${l.tcp.filter((t) => t !== undefined).length} of ${l.tcp.length} ended`;
 
 const nftOf = (topo: Topology) => topo.lab.run("host", ["nft", "list", "ruleset"]);
 
@@ -243,12 +205,23 @@ export async function applyProof(release: Release, root: string, stack: "ifupdow
         expect(await settle(onB, () => hostState(topo) === stateB, 15_000), `${label}: B's state after the rollback\n${stateDiff(stateB, hostState(topo))}`).toBe(true);
         expect(c.journal(["-t", "gen-hooks", "-o", "cat"]), `${label}: the journal says it rolled back`).toMatch(/rolled back/);
 
-        // a confirmed try stays
-        const kept = gh("--model", "/etc/gen-hooks/c.yaml", "--try", "60");
-        expect(await waitFor(() => !path(), 30_000, 50), `${label}: apply --try of C again`).toBe(true);
-        r = await gh("--confirm");
-        expect(r.status, `${label}: apply --confirm\n${r.stderr}`).toBe(0);
-        r = await kept;
+        // a confirmed try stays; fibre's address changes: what goes is fibre's alone
+        // (its old address answers no more, its connection from it ends), coax loses nothing
+        mkdirSync(join(dir, "b-c"), { recursive: true });
+        let confirmed = r;
+        const renumbered = await measured(topo, dir, "b-c", async () => {
+          const kept = gh("--model", "/etc/gen-hooks/c.yaml", "--try", "60");
+          expect(await waitFor(() => !path(), 30_000, 50), `${label}: apply --try of C again`).toBe(true);
+          r = await gh("--confirm");
+          expect(r.status, `${label}: apply --confirm\n${r.stderr}`).toBe(0);
+          confirmed = await kept;
+        });
+        if (stack === "ifupdown") {
+          expect(renumbered.pings[1].lost, `${label}: fibre renumbered: pings to coax lost (${shownLosses(renumbered)})`).toBe(0);
+          expect(renumbered.tcp[1], `${label}: fibre renumbered: coax's TCP connection`).toBeUndefined();
+        }
+        tally.switches.push(`${label}: lost during fibre's address change (B -> C, confirmed --try): ${shownLosses(renumbered)}`);
+        r = confirmed;
         expect([r.status, r.stdout.trim().split("\n").pop()], `${label}: the waiting apply --try, confirmed\n${r.stderr}`).toEqual([0, "gen-hooks: confirmed; the applied configuration stays"]);
         expect(c.exec(["systemctl", "is-active", "gen-hooks-rollback.timer"]).stdout.trim(), `${label}: no rollback timer left`).not.toBe("active");
         expect(lab.ping("net", "198.51.100.3", { count: 2, waitS: 2 }) && !path(), `${label}: C stays`).toBe(true);
