@@ -22,10 +22,10 @@ export function sample<T>(items: T[], n = 8): T[] {
 
 const routable = (u: Uplink, f: Family) => u.addresses.some((a) => a.family === f) && (u.gateways.length === 0 || u.gateways.some((g) => g.family === f));
 
-/** The uplink that main-table traffic of family f uses while all links are up (failover). */
+/** The uplink that main-table traffic of family f uses while all links are up (failover); never a selector-only one. */
 export function preferredUplink(topo: Topology, f: Family, except: string[] = []): Uplink | undefined {
   return topo.model.uplinks
-    .filter((u) => routable(u, f) && !except.includes(u.interface))
+    .filter((u) => u.default && routable(u, f) && !except.includes(u.interface))
     .sort((a, b) => (a.metric ?? 100 + a.index) - (b.metric ?? 100 + b.index))[0];
 }
 
@@ -134,7 +134,7 @@ export function behaviourChecks(topo: Topology): Check[] {
   // NAT for the rest of the LAN through the main default.
   for (const lan of topo.lans) {
     if (!lan.generic) continue;
-    const via = model.mode === "failover" ? [preferredUplink(topo, 4)] : model.uplinks.filter((u) => routable(u, 4));
+    const via = model.mode === "failover" ? [preferredUplink(topo, 4)] : model.uplinks.filter((u) => u.default && routable(u, 4));
     if (via.every((u) => u && u.nat !== "none"))
       checks.push(pingCheck(topo, `LAN host ${lan.generic} reaches the internet through NAT`, lan.role, REMOTE4, lan.generic));
   }

@@ -68,7 +68,8 @@ export function expectChecks(checks: Check[]): void {
 
 export const ifaceOrder = (model: Model): string[] => {
   const sorted = model.mode === "failover" ? [...model.uplinks].sort((a, b) => (a.metric ?? 100 + a.index) - (b.metric ?? 100 + b.index)) : model.uplinks;
-  return [...new Set(sorted.filter((u) => u.addresses.some((a) => a.family === 4)).map((u) => u.interface))];
+  // selector-only uplinks (default: false) never carry main-table traffic
+  return [...new Set(sorted.filter((u) => u.default && u.addresses.some((a) => a.family === 4)).map((u) => u.interface))];
 };
 
 /** Which devices the main default uses now: one (failover) or all hashed flows (balance). */
@@ -93,12 +94,38 @@ export const sameSet = (a: Set<string>, b: Set<string>) => a.size === b.size && 
 const SLACK_MS = 3000;
 
 /**
+ * Selector-only uplinks (default: false) never take main-table traffic, not
+ * even with every other uplink's carrier cut; their selectors keep theirs.
+ */
+async function selectorOnlyHoldsNoDefault(topo: Topology, label: string, defaults: string[], limitMs: number): Promise<void> {
+  const only = topo.model.uplinks.filter((u) => !u.default && topo.link.has(u.interface));
+  if (only.length === 0 || defaults.some((i) => !topo.link.has(i))) return;
+  for (const i of defaults) topo.link.get(i)!.cut();
+  try {
+    const off = () => !defaults.includes(topo.lab.routeGet("host", [REMOTE4])?.dev ?? "");
+    expect(await waitFor(off, limitMs + SLACK_MS, 20), `${label}: every default uplink cut: main-table traffic leaves them`).toBe(true);
+    await new Promise((res) => setTimeout(res, 1000));
+    const dev = topo.lab.routeGet("host", [REMOTE4])?.dev;
+    expect(only.map((u) => u.interface), `${label}: every default uplink cut: main-table traffic goes by ${dev ?? "nothing"}, never a selector-only uplink`).not.toContain(dev);
+    for (const u of only.filter((x) => x.users.length > 0)) {
+      const uid = String(u.users[0].from);
+      expect(topo.lab.routeGet("host", [REMOTE4, "uid", uid])?.dev, `${label}: every default uplink cut: uid ${uid} still leaves by ${u.name}`).toBe(u.interface);
+    }
+    tally.switches.push(`${label}: every default uplink cut: main-table traffic by ${dev ?? "nothing"}; ${only.map((u) => u.name).join(", ")} kept to ${only.length === 1 ? "its" : "their"} selectors`);
+  } finally {
+    for (const i of defaults) topo.link.get(i)!.restore();
+  }
+  expect(await waitFor(() => defaults.includes(topo.lab.routeGet("host", [REMOTE4])?.dev ?? ""), limitMs + SLACK_MS, 20), `${label}: default uplinks back`).toBe(true);
+}
+
+/**
  * Cut the carrier of the uplinks one by one in preference order until one is
  * left, then restore them in reverse: after every step traffic must be on
  * the expected uplink(s) within limitMs. Records each switch time.
  */
 export async function failoverCascade(topo: Topology, label: string, limitMs: number): Promise<void> {
   const order = ifaceOrder(topo.model);
+  await selectorOnlyHoldsNoDefault(topo, label, order, limitMs);
   if (order.length < 2) return;
   const down: string[] = [];
   const step = async (what: string, change: () => void) => {
