@@ -8,7 +8,7 @@
 // so that they are the lines an ifup would run.
 import type { Plan, PlanInterface, PlanRoute } from "../plan/types.js";
 import { renderPartial } from "../render/engine.js";
-import type { Step } from "./transition.js";
+import type { Step } from "./step.js";
 
 /** A stanza line that only adds or deletes a route or a rule (what in place does instead). */
 const ROUTE_OR_RULE = /^\s*(up ip -[46] route replace |up ip -[46] -force -batch |up \[ -n "\$\(ip -[46] rule show |down ip -[46] rule del )/;

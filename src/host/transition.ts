@@ -10,14 +10,9 @@ import { FIXED_UNITS, IFPLUGD_DEFAULTS_FILE, IFUPDOWN_FILE, NFT_FILE, SYSCTL_FIL
 import { ruleSelector } from "../plan/rules.js";
 import { meaning, meaningful } from "../render/writer.js";
 import { inPlaceSteps } from "./in-place.js";
+import type { Step } from "./step.js";
 
-export interface Step {
-  argv: string[];
-  /** Lines for its standard input (ip -batch -). */
-  input?: string;
-  /** A step that may find nothing to do (an interface already down, a rule already gone). */
-  mayFail?: boolean;
-}
+export type { Step };
 
 export interface Transition {
   /** Run while the old files are installed (ifdown needs its own stanzas). */

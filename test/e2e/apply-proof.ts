@@ -3,7 +3,8 @@
 // removed, one renamed, a pinned destination changed) by apply; the kernel
 // must then equal a fresh boot with B. Apply of the same model changes
 // nothing; changes that keep every link and address (weights, a selector,
-// NAT) lose no packet and no TCP connection on ifupdown; a --try of a model
+// NAT) lose no packet and no TCP connection on ifupdown, and on networkd
+// 257; an address change costs only its own uplink; a --try of a model
 // that cuts the lab's path to the host is rolled back within the time given
 // plus 2 s; --confirm keeps the change.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -128,8 +129,8 @@ export async function applyProof(release: Release, root: string, stack: "ifupdow
           applyMs = Date.now() - t0;
         });
         expect(r.status, `${label}: apply B\n${r.stdout}${r.stderr}`).toBe(0);
-        if (stack === "ifupdown") {
-          expect(r.stdout, `${label}: apply B says what changed in place`).toMatch(/eth0, eth1, eth2 changed in place/);
+        if (stack === "ifupdown") expect(r.stdout, `${label}: apply B says what changed in place`).toMatch(/eth0, eth1, eth2 changed in place/);
+        if (stack === "ifupdown" || release.version >= 13) {
           expect(losses.pings.map((l) => [l.to, l.lost]), `${label}: pings lost while apply B changed eth1 and eth2 in place (${shownLosses(losses)})`).toEqual([["198.51.100.2", 0], ["203.0.113.2", 0]]);
           expect(losses.tcp, `${label}: TCP connections through eth1 and eth2 during apply B`).toEqual([undefined, undefined]);
           expect(losses.pings.every((l) => l.sent > 200), `${label}: pings sent during apply B (${shownLosses(losses)})`).toBe(true);
@@ -159,8 +160,11 @@ export async function applyProof(release: Release, root: string, stack: "ifupdow
             r = await gh("--model", `/etc/gen-hooks/${change.model}.yaml`);
           });
           expect(r.status, `${label}: apply ${change.model} (${change.what})\n${r.stdout}${r.stderr}`).toBe(0);
-          if (stack === "ifupdown" && change.hitless) {
+          if (stack === "ifupdown" && change.hitless)
             expect(r.stdout.split("\n").filter((l) => /^\$ if(up|down) /.test(l)), `${label}: ${change.what}: interfaces cycled`).toEqual([]);
+          // networkd 252 (Debian 12) drops and adds again the routes of a link it reconfigures (a
+          // packet or two, netplan apply the same: bench/hitless.ts); networkd 257 keeps them
+          if (change.hitless && (stack === "ifupdown" || release.version >= 13)) {
             expect(lost.pings.map((l) => l.lost), `${label}: ${change.what}: pings lost (${shownLosses(lost)})`).toEqual([0, 0]);
             expect(lost.tcp, `${label}: ${change.what}: TCP connections through eth1 and eth2`).toEqual([undefined, undefined]);
           }
@@ -216,7 +220,7 @@ export async function applyProof(release: Release, root: string, stack: "ifupdow
           expect(r.status, `${label}: apply --confirm\n${r.stderr}`).toBe(0);
           confirmed = await kept;
         });
-        if (stack === "ifupdown") {
+        if (stack === "ifupdown" || release.version >= 13) {
           expect(renumbered.pings[1].lost, `${label}: fibre renumbered: pings to coax lost (${shownLosses(renumbered)})`).toBe(0);
           expect(renumbered.tcp[1], `${label}: fibre renumbered: coax's TCP connection`).toBeUndefined();
         }

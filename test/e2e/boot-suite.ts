@@ -603,7 +603,7 @@ export function bootSuite(codename: Release["codename"], part: "static" | "lease
       // must then hold what the same model with that address written in plans.
       const written = validateModel(loadModelFile(`fixtures/${scenario}/model.yaml`));
       if (hasLeases(written) !== (part === "leased")) continue;
-      if (needsVlan(written)) continue; // proven by networkd reading its files (stacks.test.ts): this kernel has no 8021q driver
+      if (needsVlan(written)) continue; // proven by networkd reading its files (stacks-suite.ts): this kernel has no 8021q driver
       const model = concreteModel(written, labLeases(written));
       for (const stack of stacksFor(release!, model, buildPlan(model))) {
         if (mine()) it(`${scenario}: ${stack}`, () => bootProof(release!, scenario, written, stack), 300_000);

@@ -1,5 +1,5 @@
 // The proofs every fixture must pass on a real stack, shared by the
-// host-process lab (stacks.test.ts) and the booted lab (boot.test.ts): the
+// host-process lab (stacks-suite.ts) and the booted lab (boot-suite.ts): the
 // planned rules, the model's promises asked of the kernel and of real
 // packets, carrier failover with its switch times, NAT through each uplink,
 // flows by weight.

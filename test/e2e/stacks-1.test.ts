@@ -1,0 +1,4 @@
+// The host-process lab, part 1 of 2; see stacks-suite.ts.
+import { stacksSuite } from "./stacks-suite.js";
+
+stacksSuite({ index: 0, of: 2 });
