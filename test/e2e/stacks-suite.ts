@@ -15,9 +15,18 @@ import { scenarios } from "../helpers/fixtures.js";
 import { installed, Lab, labUnavailable, readText, sleep, waitFor } from "./lab.js";
 import { Ifplugd, Ifupdown, killSwitch, Networkd, settle, withHost } from "./stacks.js";
 import type { Topology } from "./topology.js";
+import type { Plan } from "../../src/plan/types.js";
 import { behaviourChecks, explainChecks, kernelRules, passThroughChecks } from "./checks.js";
 import { hasLeases } from "./leases.js";
 import { expectChecks, expectRules, failoverCascade, flowsByWeight, natThroughEachUplink, pinsWinOverHash, ready, render, statusProof, tally } from "./proofs.js";
+
+/** The status proof, the planned state after it, the balanced flows: the state to come back to. */
+async function steadyState(topo: Topology, plan: Plan, modelPath: string, root: string, label: string): Promise<string> {
+  await statusProof(topo, modelPath, label);
+  expect(await settle(topo, () => ready(topo, plan), 15_000), `${label}: the planned state after the status proof`).toBe(true);
+  await flowsByWeight(topo, root, label);
+  return topo.lab.snapshot("host");
+}
 
 /** The host-process lab's suite, its fixtures dealt out to shard.of files. */
 export function stacksSuite(shard: { index: number; of: number }): void {
@@ -60,10 +69,7 @@ export function stacksSuite(shard: { index: number; of: number }): void {
             expect(up.status, `ifup -a: ${up.stderr}`).toBe(0);
             expectRules(topo, plan);
             expectChecks([...behaviourChecks(topo), ...pinsWinOverHash(topo), ...explainChecks(topo, plan), ...passThroughChecks(topo, "ifupdown")]);
-            await statusProof(topo, modelPath, `${scenario}/ifupdown`);
-            expect(await settle(topo, () => ready(topo, plan), 15_000), "the planned state after the status proof").toBe(true);
-            await flowsByWeight(topo, root, `${scenario}/ifupdown`);
-            const intended = lab.snapshot("host");
+            const intended = await steadyState(topo, plan, modelPath, root, `${scenario}/ifupdown`);
 
             // Idempotence: a second ifup, ten cycles, an ifup over leftovers.
             const again = ifupdown.up();
@@ -137,10 +143,7 @@ export function stacksSuite(shard: { index: number; of: number }): void {
             expect(networkd.runUnits("ExecStart"), "destination services start").toEqual([]);
             expectRules(topo, plan);
             expectChecks([...behaviourChecks(topo), ...pinsWinOverHash(topo), ...explainChecks(topo, plan), ...passThroughChecks(topo, "networkd")]);
-            await statusProof(topo, modelPath, `${scenario}/networkd`);
-            expect(await settle(topo, () => ready(topo, plan), 15_000), "the planned state after the status proof").toBe(true);
-            await flowsByWeight(topo, root, `${scenario}/networkd`);
-            const intended = lab.snapshot("host");
+            const intended = await steadyState(topo, plan, modelPath, root, `${scenario}/networkd`);
 
             networkd.stop();
             for (const set of plan.destinationSets.filter((d) => !d.networkdInline))
