@@ -20,6 +20,13 @@ import { behaviourChecks, explainChecks, kernelRules, passThroughChecks } from "
 import { hasLeases } from "./leases.js";
 import { expectChecks, expectRules, failoverCascade, flowsByWeight, natThroughEachUplink, pinsWinOverHash, ready, render, statusProof, tally } from "./proofs.js";
 
+/**
+ * A fixture's proof on one stack: up, checks, ten cycles, an ifup over
+ * leftovers, the carrier cascade. Up to 101 s measured when six lab files
+ * run side by side on 2 cores; 124 s once, past vitest's 120 s default.
+ */
+const FIXTURE_TIMEOUT_MS = 300_000;
+
 /** The status proof, the planned state after it, the balanced flows: the state to come back to. */
 async function steadyState(topo: Topology, plan: Plan, modelPath: string, root: string, label: string): Promise<string> {
   await statusProof(topo, modelPath, label);
@@ -126,7 +133,7 @@ export function stacksSuite(shard: { index: number; of: number }): void {
         } finally {
           rmSync(root, { recursive: true, force: true });
         }
-      });
+      }, FIXTURE_TIMEOUT_MS);
 
       it.skipIf(leased)(`${scenario}: systemd-networkd`, async () => {
         const root = render(scenario, modelPath);
@@ -167,7 +174,7 @@ export function stacksSuite(shard: { index: number; of: number }): void {
         } finally {
           rmSync(root, { recursive: true, force: true });
         }
-      });
+      }, FIXTURE_TIMEOUT_MS);
 
       // ifplugd is the failover mechanism only where the model turns the kernel's off;
       // on a Debian 13 machine there is no ifplugd (the booted lab's Debian 12 root has it).
@@ -199,7 +206,7 @@ export function stacksSuite(shard: { index: number; of: number }): void {
         } finally {
           rmSync(root, { recursive: true, force: true });
         }
-      });
+      }, FIXTURE_TIMEOUT_MS);
     }
   });
 
