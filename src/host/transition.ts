@@ -151,7 +151,7 @@ export function transition(
   // event script: when they change, it is rebuilt now, not at the next lease
   if (previous && next?.eventScript)
     for (const m of next.multipath.filter((x) => x.byEvent))
-      if (JSON.stringify(previous?.multipath.find((x) => x.family === m.family)) !== JSON.stringify(m)) stackSteps.push({ argv: [next.eventScript, "multipath", String(m.family)] });
+      if (JSON.stringify(previous.multipath.find((x) => x.family === m.family)) !== JSON.stringify(m)) stackSteps.push({ argv: [next.eventScript, "multipath", String(m.family)] });
 
   // leftovers of the previous plan that no stack removes: its rules and tables that the new plan has not
   if (previous) {

@@ -14,7 +14,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadModelFile } from "../../src/model/load.js";
 import { validateModel } from "../../src/model/validate.js";
 import { buildPlan } from "../../src/plan/plan.js";
-import { labUnavailable, readText, sleepSync, waitFor } from "./lab.js";
+import { labUnavailable, readText, waitFor } from "./lab.js";
+import { echoSessions } from "./health-lab.js";
 import { installBin, measured, MODELS, shownLosses } from "./apply-lab.js";
 import { settle, withTopology } from "./stacks.js";
 import { render, tally } from "./proofs.js";
@@ -34,26 +35,9 @@ const CHANGES = [
   { model: "b", what: "balance -> failover (cycles the uplinks)", hitless: false },
 ];
 
-/** A TCP connection from the management network to the host's management address; stop() says why it ended, or undefined. */
-function adminSession(topo: Topology, dir: string): { stop(): string | undefined; echoes(): number } {
-  const script = new URL("tcp-echo.cjs", import.meta.url).pathname;
-  const port = "7022";
-  const server = topo.lab.spawn("host", [process.execPath, script, "server", port], join(dir, "admin-server.log"));
-  for (let i = 0; i < 20 && topo.lab.tryRun("host", ["sh", "-c", `ss -ltn | grep -q ':${port} '`]).status !== 0; i++) sleepSync(100);
-  const log = join(dir, "admin-client.log");
-  const client = topo.lab.spawn("mgmt", [process.execPath, script, "client", MGMT.host.split("/")[0], port, MGMT.peer.split("/")[0]], log);
-  const lines = () => readText(log).trim().split("\n");
-  return {
-    echoes: () => Number(lines()[lines().length - 1]) || 0,
-    stop: () => {
-      const alive = client.exitCode === null;
-      const last = lines();
-      topo.lab.stop(client);
-      topo.lab.stop(server);
-      return alive && Number(last[last.length - 1]) > 0 ? undefined : `it ended: ${last.slice(-3).join(" ")}`;
-    },
-  };
-}
+/** The admin's SSH session stand-in: a TCP connection from the management network to the host's management address. */
+const adminSession = (topo: Topology, dir: string) =>
+  echoSessions(topo, { server: "host", client: "mgmt", to: MGMT.host.split("/")[0], port: 7022, froms: [MGMT.peer.split("/")[0]], dir })[0];
 
 
 const nftOf = (topo: Topology) => topo.lab.run("host", ["nft", "list", "ruleset"]);

@@ -32,23 +32,42 @@ export function longLivedTcp(topo: Topology, from: string, dir: string): { stop(
  * server), each of which must stay up; stop() says whether it did. The last
  * one stopped stops the server.
  */
-export function longLivedTcps(topo: Topology, froms: string[], dir: string): { stop(): string | undefined; log(): string }[] {
+export function longLivedTcps(topo: Topology, froms: string[], dir: string): EchoSession[] {
+  return echoSessions(topo, { server: "net", client: "host", to: REMOTE4, port: TCP_PORT, froms, dir });
+}
+
+export interface EchoSession {
+  /** Why the connection ended, or undefined while it lives; stops it. */
+  stop(): string | undefined;
+  /** The echoes counted so far. */
+  echoes(): number;
+  log(): string;
+}
+
+/**
+ * TCP connections that must stay up: an echo server in the namespace
+ * `server` at `to`, and a client in `client` from each of `froms`. The last
+ * one stopped stops the server.
+ */
+export function echoSessions(topo: Topology, o: { server: string; client: string; to: string; port: number; froms: string[]; dir: string }): EchoSession[] {
   const script = join(repoRoot, "test/e2e/tcp-echo.cjs");
-  const server = topo.lab.spawn("net", [process.execPath, script, "server", String(TCP_PORT)], join(dir, "tcp-server.log"));
+  const server = topo.lab.spawn(o.server, [process.execPath, script, "server", String(o.port)], join(o.dir, "tcp-server.log"));
   // the server needs a moment to listen
-  for (let i = 0; i < 20 && topo.lab.tryRun("net", ["sh", "-c", `ss -ltn | grep -q ':${TCP_PORT} '`]).status !== 0; i++) sleepSync(100);
-  let running = froms.length;
-  return froms.map((from) => {
-    const log = join(dir, `tcp-client-${from}.log`);
-    const client: ChildProcess = topo.lab.spawn("host", [process.execPath, script, "client", REMOTE4, String(TCP_PORT), from], log);
+  for (let i = 0; i < 20 && topo.lab.tryRun(o.server, ["sh", "-c", `ss -ltn | grep -q ':${o.port} '`]).status !== 0; i++) sleepSync(100);
+  let running = o.froms.length;
+  return o.froms.map((from) => {
+    const log = join(o.dir, `tcp-client-${from}.log`);
+    const client: ChildProcess = topo.lab.spawn(o.client, [process.execPath, script, "client", o.to, String(o.port), from], log);
+    const lines = () => readText(log).trim().split("\n");
     return {
-      log: () => `client: ${readText(log).trim().split("\n").slice(-3).join(" ")}; route: ${JSON.stringify(topo.lab.routeGet("host", [REMOTE4, "from", from]))}`,
+      echoes: () => Number(lines()[lines().length - 1]) || 0,
+      log: () => `client: ${lines().slice(-3).join(" ")}; route: ${JSON.stringify(topo.lab.routeGet(o.client, [o.to, "from", from]))}`,
       stop: () => {
-        const lines = readText(log).trim().split("\n");
+        const last = lines();
         const alive = client.exitCode === null;
         topo.lab.stop(client);
         if (--running === 0) topo.lab.stop(server);
-        return alive && Number(lines[lines.length - 1]) > 0 ? undefined : `the connection from ${from} ended: ${lines.slice(-3).join(" ")}`;
+        return alive && Number(last[last.length - 1]) > 0 ? undefined : `the connection from ${from} ended: ${last.slice(-3).join(" ")}`;
       },
     };
   });
