@@ -8,6 +8,7 @@ import type { Stack } from "../model/types.js";
 import type { RenderedFile } from "../pipeline.js";
 import { FIXED_UNITS, IFPLUGD_DEFAULTS_FILE, IFUPDOWN_FILE, NFT_FILE, SYSCTL_FILE } from "../targets/index.js";
 import { ruleSelector } from "../plan/rules.js";
+import { EVENT_LIBRARY, EVENT_SCRIPT } from "../plan/leases.js";
 import { meaning, meaningful } from "../render/writer.js";
 import { inPlaceSteps } from "./in-place.js";
 import type { Step } from "./step.js";
@@ -197,9 +198,10 @@ export function transition(
 
 /** Whether a unit's work depends on this file (it loads or runs it). */
 function reads(unit: string, path: string): boolean {
+  const event = path === EVENT_SCRIPT || path === EVENT_LIBRARY;
   if (unit === "gen-hooks-nftables.service") return path === NFT_FILE;
-  if (unit === "gen-hooks-health.service") return path === "/etc/gen-hooks/lsm.conf" || path === "/etc/gen-hooks/uplink-event";
-  if (unit === "gen-hooks-killswitch.service") return path === "/etc/gen-hooks/uplink-event" || path.endsWith("-kill.batch");
+  if (unit === "gen-hooks-health.service") return path === "/etc/gen-hooks/lsm.conf" || event;
+  if (unit === "gen-hooks-killswitch.service") return event || path.endsWith("-kill.batch");
   if (unit.endsWith("-routes.service")) return path.endsWith(".routes");
-  return path === "/etc/gen-hooks/uplink-event";
+  return event;
 }

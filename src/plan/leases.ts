@@ -11,6 +11,8 @@ import { IFUPDOWN_INLINE_MAX, ROUTES_DIR } from "./sets.js";
 import { RP_FILTER } from "./sysctl.js";
 
 export const EVENT_SCRIPT = "/etc/gen-hooks/uplink-event";
+/** What the event script does whatever the model: a plain shell library it sources. */
+export const EVENT_LIBRARY = "/etc/gen-hooks/uplink-lib.sh";
 export const LEASE_STATE_DIR = "/run/gen-hooks";
 
 /** The shell variables the script sets from a lease. */

@@ -1,7 +1,7 @@
 // A target is data: a name, and the files it produces from a plan (install
 // path, template, context). Adding a target is a template folder and an entry.
 import type { Plan, PlanDestinationSet, PlanLease } from "../plan/types.js";
-import { LEASE_STATE_DIR } from "../plan/leases.js";
+import { EVENT_LIBRARY, LEASE_STATE_DIR } from "../plan/leases.js";
 import { EVENT_DIR, HEALTH_UNIT, LSM_CONFIG } from "../plan/health.js";
 import { KILL_UNIT } from "../plan/killswitch.js";
 import type { Stack } from "../model/types.js";
@@ -99,13 +99,14 @@ export const targets: Target[] = [
   },
   {
     name: "events",
-    summary: "/etc/gen-hooks/uplink-event: what a lease, a router advertisement, a ppp link or a health check puts into effect, called by every hook; pppd's ip-up.d and ip-down.d hooks; gen-hooks-ra.service; gen-hooks-killswitch.service and NAME-kill.batch (fallback: false) (only for uplinks that learn their address, have a check or no fallback)",
+    summary: "/etc/gen-hooks/uplink-event: what a lease, a router advertisement, a ppp link or a health check puts into effect, called by every hook, and uplink-lib.sh, the shell library it sources; pppd's ip-up.d and ip-down.d hooks; gen-hooks-ra.service; gen-hooks-killswitch.service and NAME-kill.batch (fallback: false) (only for uplinks that learn their address, have a check or no fallback)",
     files: (plan) => {
       if (plan.eventScript === undefined) return [];
       const ppp = leasesBy(plan, "ppp");
       const slaac = leasesBy(plan, "slaac");
       return [
-        { path: plan.eventScript, template: "events/uplink-event.hbs", context: { ...base(plan), stateDir: LEASE_STATE_DIR, eventDir: EVENT_DIR, slaac }, mode: EXECUTABLE },
+        { path: plan.eventScript, template: "events/uplink-event.hbs", context: { ...base(plan), stateDir: LEASE_STATE_DIR, eventDir: EVENT_DIR, slaac, libScript: EVENT_LIBRARY }, mode: EXECUTABLE },
+        { path: EVENT_LIBRARY, template: "events/uplink-lib.hbs", context: { ...base(plan), eventScript: plan.eventScript } },
         ...plan.leases.flatMap((l) =>
           l.destinations?.file ? [{ path: l.destinations.file, template: "iproute2/prefixes.hbs", context: { ...base(plan), eventScript: plan.eventScript, set: { ...l.destinations, uplink: l.uplink } } }] : [],
         ),
@@ -125,7 +126,7 @@ export const targets: Target[] = [
           : []),
       ];
     },
-    owns: ["/etc/gen-hooks/uplink-event", "/etc/gen-hooks/*.prefixes", "/etc/gen-hooks/*-kill.batch", PPP_UP, PPP_DOWN, RA_UNIT, KILL_UNIT],
+    owns: ["/etc/gen-hooks/uplink-event", EVENT_LIBRARY, "/etc/gen-hooks/*.prefixes", "/etc/gen-hooks/*-kill.batch", PPP_UP, PPP_DOWN, RA_UNIT, KILL_UNIT],
   },
   {
     name: "health",
