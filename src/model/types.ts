@@ -57,6 +57,10 @@ export interface HealthCheck {
   down: number;
   /** Probes in a row that a target answers: up again. */
   up: number;
+  /** Percent of the prober's last 100 probes lost: down at or above. */
+  lossDown: number;
+  /** Percent of the prober's last 100 probes lost: up again at or below. */
+  lossUp: number;
 }
 
 export interface Uplink {

@@ -15,7 +15,8 @@ export const MAX_ISSUES = 20;
 export const RESERVED_TABLE_IDS = [0, 253, 254, 255];
 export const RESERVED_TABLE_NAMES = ["unspec", "default", "main", "local", "gen-hooks-healthy"];
 export const IFPLUGD_DEFAULTS = { delayUp: 0, delayDown: 10 };
-export const CHECK_DEFAULTS = { interval: 0.2, down: 4, up: 4 };
+// loss 100 %/99 %: the loss counts out of the way, as before loss-down and loss-up existed
+export const CHECK_DEFAULTS = { interval: 0.2, down: 4, up: 4, lossDown: 100, lossUp: 99 };
 const RESERVED_INTERFACES: Record<string, string> = {
   all: "net.ipv4.conf.all is the setting of every interface of the host",
   default: "net.ipv4.conf.default is the setting of interfaces created later",
@@ -183,7 +184,7 @@ interface RawUplink extends RawPassThrough {
   "destination-lists"?: string[];
   nat?: Uplink["nat"];
   watch?: boolean;
-  check?: { targets: string[]; interval?: number; down?: number; up?: number };
+  check?: { targets: string[]; interval?: number; down?: number; up?: number; "loss-down"?: number; "loss-up"?: number };
   fallback?: boolean;
   default?: boolean;
   hotplug?: boolean;
@@ -249,11 +250,22 @@ function normalize(loaded: LoadedModel, raw: RawModel, issues: ModelIssue[]): Mo
       else if (targets.includes(ip.ip.toString())) issues.push(loaded.issue([...at, "targets", i], `target ${text} is given twice`));
       else targets.push(ip.ip.toString());
     });
+    const lossDown = c["loss-down"] ?? CHECK_DEFAULTS.lossDown;
+    const lossUp = c["loss-up"] ?? CHECK_DEFAULTS.lossUp;
+    if (lossUp >= lossDown)
+      issues.push(
+        loaded.issue(
+          [...at, c["loss-up"] !== undefined ? "loss-up" : "loss-down"],
+          `loss-up ${lossUp} % must be below loss-down ${lossDown} % (down at or above loss-down, up again at or below loss-up)${c["loss-up"] === undefined ? "; give loss-up too (its default is 99)" : ""}`,
+        ),
+      );
     return {
       targets,
       intervalMs: Math.round((c.interval ?? CHECK_DEFAULTS.interval) * 1000),
       down: c.down ?? CHECK_DEFAULTS.down,
       up: c.up ?? CHECK_DEFAULTS.up,
+      lossDown,
+      lossUp,
     };
   };
   const uplinks: Uplink[] = raw.uplinks.map((u, index) => {

@@ -53,6 +53,8 @@ export function healthPlan(model: Model, x: HealthInputs): PlanHealth | undefine
       down: c.down,
       // lsm counts a connection up after more than min_successive_pkts_rcvd replies
       upAfter: c.up - 1,
+      maxLoss: c.lossDown,
+      minLoss: c.lossUp,
       skips,
       // fallback: false lands the jump on the kill switch's rule instead
       lands: u.fallback ? [...new Map(skips.map((k) => [`${k.family} ${k.land}`, { family: k.family, priority: k.land }])).values()] : [],

@@ -212,6 +212,9 @@ export interface PlanCheck {
   down: number;
   /** lsm's min_successive_pkts_rcvd: it needs one reply more than this. */
   upAfter: number;
+  /** lsm max_packet_loss and min_packet_loss: percent of the last 100 probes lost (down at or above, up at or below). */
+  maxLoss: number;
+  minLoss: number;
   skips: PlanSkip[];
   /** The landing slots of the skips, once each: a nop rule there while the uplink is down. */
   lands: { family: Family; priority: number }[];

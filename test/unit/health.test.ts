@@ -42,7 +42,7 @@ const issue = (text: string): string => {
 describe("health checks: model", () => {
   it("fills the defaults: 0.2 s, 4 probes down, 4 up", () => {
     const m = model(two("failover", "    check:\n      targets: [198.18.0.1]"));
-    expect(m.uplinks[0].check).toEqual({ targets: ["198.18.0.1"], intervalMs: 200, down: 4, up: 4 });
+    expect(m.uplinks[0].check).toEqual({ targets: ["198.18.0.1"], intervalMs: 200, down: 4, up: 4, lossDown: 100, lossUp: 99 });
     expect(m.uplinks[1].check).toBeUndefined();
   });
 
@@ -59,6 +59,8 @@ describe("health checks: model", () => {
   it("refuses an interval, down or up out of range, and a check on an uplink without IPv4", () => {
     expect(issue(two("failover", "    check:\n      targets: [198.18.0.1]\n      interval: 0.01"))).toMatch(/m.yaml:\d+:\d+: uplinks\[0\]\.check\.interval: .*from 0.05 to 60/);
     expect(issue(two("failover", "    check:\n      targets: [198.18.0.1]\n      down: 0"))).toMatch(/check\.down: .*from 1 to 100/);
+    expect(issue(two("failover", "    check:\n      targets: [198.18.0.1]\n      loss-down: 0\n      loss-up: 0"))).toMatch(/check\.loss-down: .*from 1 to 100/);
+    expect(issue(two("failover", "    check:\n      targets: [198.18.0.1]\n      loss-down: 20\n      loss-up: 100"))).toMatch(/check\.loss-up: .*from 0 to 99/);
     const v6 = `version: 1
 uplinks:
   - name: v6
@@ -69,6 +71,30 @@ uplinks:
       targets: [198.18.0.1]
 `;
     expect(issue(v6)).toMatch(/uplinks\[0\]\.check: uplink 'v6' has no IPv4 address/);
+  });
+});
+
+describe("health checks: loss thresholds", () => {
+  const check = (more: string) => two("failover", `    check:\n      targets: [198.18.0.1]\n${more}`);
+  it("takes loss-down and loss-up as percentages of the prober's window", () => {
+    expect(model(check("      loss-down: 20\n      loss-up: 5")).uplinks[0].check).toMatchObject({ lossDown: 20, lossUp: 5 });
+    expect(model(check("      loss-up: 10")).uplinks[0].check, "loss-up alone: loss never takes it out").toMatchObject({ lossDown: 100, lossUp: 10 });
+  });
+
+  it.each([
+    ["loss-up at loss-down", "      loss-down: 20\n      loss-up: 20", /m\.yaml:\d+:\d+: uplinks\[0\]\.check\.loss-up: loss-up 20 % must be below loss-down 20 %/],
+    ["loss-up above loss-down", "      loss-down: 20\n      loss-up: 40", /check\.loss-up: loss-up 40 % must be below loss-down 20 %/],
+    ["loss-down without loss-up (its default, 99, is above)", "      loss-down: 20", /check\.loss-down: loss-up 99 % must be below loss-down 20 % .*give loss-up too/],
+  ])("refuses %s, once, at its line", (_, more, message) => {
+    const m = issue(check(more));
+    expect(m).toMatch(message);
+    expect(m.split("\n").filter((l) => l.includes("loss-")).length).toBe(1);
+  });
+
+  it("sets lsm's loss counts on every connection of the uplink; the defaults keep them out of the way", () => {
+    const conf = (more: string) => render("health/lsm.conf.hbs", { model: "m.yaml", plan: plan(check(more)) });
+    expect(conf("      loss-down: 20\n      loss-up: 5")).toContain("  min_successive_pkts_rcvd=3\n  max_packet_loss=20\n  min_packet_loss=5\n}");
+    expect(conf("")).toContain("  min_successive_pkts_rcvd=3\n  max_packet_loss=100\n  min_packet_loss=99\n}");
   });
 });
 
@@ -102,7 +128,7 @@ describe("health checks: plan", () => {
   it("renders lsm's configuration: a connection per target bound to the interface, a group per uplink", () => {
     const p = plan(two("failover", "    check:\n      targets: [198.18.0.1, 198.18.1.1]"));
     const conf = render("health/lsm.conf.hbs", { model: "m.yaml", plan: p });
-    expect(conf).toContain("connection {\n  name=fibre.2\n  checkip=198.18.1.1\n  device=eth1\n  interval_ms=200\n  timeout_ms=400\n  max_successive_pkts_lost=4\n  min_successive_pkts_rcvd=3\n}");
+    expect(conf).toContain("connection {\n  name=fibre.2\n  checkip=198.18.1.1\n  device=eth1\n  interval_ms=200\n  timeout_ms=400\n  max_successive_pkts_lost=4\n  min_successive_pkts_rcvd=3\n  max_packet_loss=100\n  min_packet_loss=99\n}");
     expect(conf).toContain("group {\n  name=fibre\n  eventscript=/etc/gen-hooks/uplink-event\n  logic=0\n  member-connection=fibre.1\n  member-connection=fibre.2\n}");
     // foolsm reads an empty sourceip= as 0.0.0.0 and never gets a reply
     expect(conf).not.toMatch(/sourceip/);
