@@ -53,7 +53,7 @@ export interface UplinkStatus {
   /** What the uplink holds now, per family: static, or the lease the uplink-event script put in effect. */
   held: Held[];
   /** The health check's verdict (the uplink-event script marks a dead provider in its state folder). */
-  health: "up" | "down" | "not checked";
+  health: "up" | "down" | "returning" | "not checked";
   /** Planned rules and routes of a live uplink that the kernel lacks. */
   missing: string[];
   state: "as planned" | "down" | "incomplete";
@@ -176,8 +176,10 @@ export function hostStatus(plan: Plan, run: IpRunner, stateDir = LEASE_STATE_DIR
         if (held < set.count) missing.push(`${set.count - held} of ${set.count} IPv${set.family} pinned destinations in table ${set.tableName}`);
       }
     }
-    const health = !plan.health?.checks.some((c) => c.uplink === u.name) ? "not checked" : existsSync(join(stateDir, `${u.name}.down`)) ? "down" : "up";
-    return { name: u.name, interface: u.interface, link: linkState, held, health, missing, state: !up || health === "down" ? "down" : missing.length > 0 ? "incomplete" : "as planned" };
+    const marked = (what: string) => existsSync(join(stateDir, `${u.name}.${what}`));
+    // returning: answering again, still out until its hold has passed
+    const health: UplinkStatus["health"] = !plan.health?.checks.some((c) => c.uplink === u.name) ? "not checked" : marked("down") ? (marked("rising") ? "returning" : "down") : "up";
+    return { name: u.name, interface: u.interface, link: linkState, held, health, missing, state: !up || health === "down" || health === "returning" ? "down" : missing.length > 0 ? "incomplete" : "as planned" };
   });
 
   const byDev = (dev?: string, gateway?: string) =>

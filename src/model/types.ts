@@ -61,6 +61,8 @@ export interface HealthCheck {
   lossDown: number;
   /** Percent of the prober's last 100 probes lost: up again at or below. */
   lossUp: number;
+  /** Seconds a down uplink must stay healthy before it is used again. */
+  hold: number;
 }
 
 export interface Uplink {

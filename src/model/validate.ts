@@ -15,8 +15,9 @@ export const MAX_ISSUES = 20;
 export const RESERVED_TABLE_IDS = [0, 253, 254, 255];
 export const RESERVED_TABLE_NAMES = ["unspec", "default", "main", "local", "gen-hooks-healthy"];
 export const IFPLUGD_DEFAULTS = { delayUp: 0, delayDown: 10 };
-// loss 100 %/99 %: the loss counts out of the way, as before loss-down and loss-up existed
-export const CHECK_DEFAULTS = { interval: 0.2, down: 4, up: 4, lossDown: 100, lossUp: 99 };
+// loss 100 %/99 %: the loss counts out of the way, as before loss-down and loss-up existed;
+// hold 3 s: a link back for a moment or two does not pull the traffic back each time
+export const CHECK_DEFAULTS = { interval: 0.2, down: 4, up: 4, lossDown: 100, lossUp: 99, hold: 3 };
 const RESERVED_INTERFACES: Record<string, string> = {
   all: "net.ipv4.conf.all is the setting of every interface of the host",
   default: "net.ipv4.conf.default is the setting of interfaces created later",
@@ -184,7 +185,7 @@ interface RawUplink extends RawPassThrough {
   "destination-lists"?: string[];
   nat?: Uplink["nat"];
   watch?: boolean;
-  check?: { targets: string[]; interval?: number; down?: number; up?: number; "loss-down"?: number; "loss-up"?: number };
+  check?: { targets: string[]; interval?: number; down?: number; up?: number; "loss-down"?: number; "loss-up"?: number; hold?: number };
   fallback?: boolean;
   default?: boolean;
   hotplug?: boolean;
@@ -266,6 +267,7 @@ function normalize(loaded: LoadedModel, raw: RawModel, issues: ModelIssue[]): Mo
       up: c.up ?? CHECK_DEFAULTS.up,
       lossDown,
       lossUp,
+      hold: c.hold ?? CHECK_DEFAULTS.hold,
     };
   };
   const uplinks: Uplink[] = raw.uplinks.map((u, index) => {

@@ -55,6 +55,7 @@ export function healthPlan(model: Model, x: HealthInputs): PlanHealth | undefine
       upAfter: c.up - 1,
       maxLoss: c.lossDown,
       minLoss: c.lossUp,
+      hold: c.hold,
       skips,
       // fallback: false lands the jump on the kill switch's rule instead
       lands: u.fallback ? [...new Map(skips.map((k) => [`${k.family} ${k.land}`, { family: k.family, priority: k.land }])).values()] : [],

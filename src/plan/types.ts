@@ -215,6 +215,8 @@ export interface PlanCheck {
   /** lsm max_packet_loss and min_packet_loss: percent of the last 100 probes lost (down at or above, up at or below). */
   maxLoss: number;
   minLoss: number;
+  /** Seconds healthy before a down uplink is used again (the event script's timer). */
+  hold: number;
   skips: PlanSkip[];
   /** The landing slots of the skips, once each: a nop rule there while the uplink is down. */
   lands: { family: Family; priority: number }[];

@@ -21,7 +21,7 @@ import { labUnavailable, readText, sleep, waitFor } from "./lab.js";
 import { needsVlan, REMOTE4, REMOTE6, type Topology } from "./topology.js";
 import { settle, withTopology } from "./stacks.js";
 import { behaviourChecks, explainChecks, kernelRules, passThroughChecks } from "./checks.js";
-import { expectChecks, expectRules, failoverCascade, flowsByWeight, natThroughEachUplink, pinsWinOverHash, ready, render, setsLoaded, statusProof, tally } from "./proofs.js";
+import { CARRIER_SWITCH_MS, expectChecks, expectRules, failoverCascade, flowsByWeight, natThroughEachUplink, pinsWinOverHash, ready, render, setsLoaded, statusProof, tally } from "./proofs.js";
 import { addManagement, Container, managementUp, type Stack } from "./boot.js";
 import { bootUnavailable, ensureRoot, hasIfplugd, selectedReleases, type Release } from "./releases.js";
 import { deadProviderProof } from "./health.js";
@@ -440,13 +440,13 @@ async function bootProof(release: Release, scenario: string, written: Model, sta
           stack === "ifplugd"
             ? { how: `ifplugd -d${model.options.ifplugd!.delayDown}`, limit: (model.options.ifplugd!.delayDown + 2) * 1000 }
             : stack === "networkd"
-              ? { how: model.mode === "balance" ? "kernel linkdown" : "networkd carrier handling", limit: leases.length > 0 ? LEASED_SWITCH_MS : 1000 }
+              ? { how: model.mode === "balance" ? "kernel linkdown" : "networkd carrier handling", limit: leases.length > 0 ? LEASED_SWITCH_MS : CARRIER_SWITCH_MS }
               : model.options.linkdownFailover
-                ? { how: "kernel linkdown", limit: leases.length > 0 ? LEASED_SWITCH_MS : 1000 }
+                ? { how: "kernel linkdown", limit: leases.length > 0 ? LEASED_SWITCH_MS : CARRIER_SWITCH_MS }
                 : undefined;
         if (failover) {
-          // a checked uplink whose link returns is used again once its probes answer (lsm's up count)
-          const healthMs = model.uplinks.some((u) => u.check) ? 4000 : 0;
+          // a checked uplink whose link returns is used again once its probes answer (lsm's up count) and its hold has passed
+          const healthMs = model.uplinks.some((u) => u.check) ? 4000 + Math.max(...model.uplinks.map((u) => (u.check?.hold ?? 0) * 1000)) : 0;
           await failoverCascade(topo, `${label} (${failover.how})`, failover.limit + healthMs);
           // a checked uplink whose carrier came back soon may be found dead
           // by the probes lost meanwhile only afterwards: wait that out, and its return

@@ -69,10 +69,13 @@ export async function deadProviderProof(topo: Topology, prober: EventSource, lab
 
     const t1 = Date.now();
     reviveUpstream(topo, u);
-    const back = await waitFor(() => sameSet(devicesInUse(topo), before) && prober.events().includes(`${u.name} up ${u.interface}`), limits.upMs + 5000, 20);
+    // back once its probes answer and it has stayed healthy for its hold
+    const upLimit = limits.upMs + u.check!.hold * 1000;
+    const back = await waitFor(() => sameSet(devicesInUse(topo), before) && prober.events().includes(`${u.name} up ${u.interface}`), upLimit + 5000, 20);
     const upMs = Date.now() - t1;
     expect(back, `${label}: ${u.name}'s provider back: traffic on ${[...before].join(",")} (now ${[...devicesInUse(topo)].join(",")}); events: ${prober.events().join("; ")}`).toBe(true);
-    expect(upMs, `${label}: ${u.name} back -> traffic back`).toBeLessThanOrEqual(limits.upMs);
+    expect(upMs, `${label}: ${u.name} back -> traffic back (hold ${u.check!.hold} s)`).toBeLessThanOrEqual(upLimit);
+    expect(upMs, `${label}: ${u.name} back before its hold of ${u.check!.hold} s`).toBeGreaterThanOrEqual(u.check!.hold * 1000);
     for (const s of selectedBy(topo, u)) expect(s.dev, `${label}: ${u.name} up: ${s.what} leaves by it again`).toBe(u.interface);
     for (const p of pingers) lab.stop(p);
     const tcpEnd = tcp.stop();

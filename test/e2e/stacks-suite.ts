@@ -18,7 +18,7 @@ import type { Topology } from "./topology.js";
 import type { Plan } from "../../src/plan/types.js";
 import { behaviourChecks, explainChecks, kernelRules, passThroughChecks } from "./checks.js";
 import { hasLeases } from "./leases.js";
-import { expectChecks, expectRules, failoverCascade, flowsByWeight, natThroughEachUplink, pinsWinOverHash, ready, render, statusProof, tally } from "./proofs.js";
+import { CARRIER_SWITCH_MS, expectChecks, expectRules, failoverCascade, flowsByWeight, natThroughEachUplink, pinsWinOverHash, ready, render, statusProof, tally } from "./proofs.js";
 
 /**
  * A fixture's proof on one stack: up, checks, ten cycles, an ifup over
@@ -116,7 +116,7 @@ export function stacksSuite(shard: { index: number; of: number }): void {
             }
 
             if (kernelFailover) {
-              await failoverCascade(topo, `${scenario}/ifupdown (kernel linkdown)`, 1000);
+              await failoverCascade(topo, `${scenario}/ifupdown (kernel linkdown)`, CARRIER_SWITCH_MS);
               await natThroughEachUplink(topo, `${scenario}/ifupdown`, async () => {
                 await waitFor(() => lab.snapshot("host") === intended, 3000, 50);
               });
@@ -161,7 +161,7 @@ export function stacksSuite(shard: { index: number; of: number }): void {
             expect(lab.snapshot("host"), "state after a networkd restart").toBe(intended);
 
             const how = model.mode === "balance" ? "kernel linkdown" : "networkd carrier handling";
-            await failoverCascade(topo, `${scenario}/networkd (${how})`, 1000);
+            await failoverCascade(topo, `${scenario}/networkd (${how})`, CARRIER_SWITCH_MS);
             const restored = async () => {
               expect(await settle(topo, () => ready(topo, plan)), "networkd restores the rules and routes").toBe(true);
             };

@@ -40,9 +40,9 @@ const issue = (text: string): string => {
 };
 
 describe("health checks: model", () => {
-  it("fills the defaults: 0.2 s, 4 probes down, 4 up", () => {
+  it("fills the defaults: 0.2 s, 4 probes down, 4 up, a hold of 3 s", () => {
     const m = model(two("failover", "    check:\n      targets: [198.18.0.1]"));
-    expect(m.uplinks[0].check).toEqual({ targets: ["198.18.0.1"], intervalMs: 200, down: 4, up: 4, lossDown: 100, lossUp: 99 });
+    expect(m.uplinks[0].check).toEqual({ targets: ["198.18.0.1"], intervalMs: 200, down: 4, up: 4, lossDown: 100, lossUp: 99, hold: 3 });
     expect(m.uplinks[1].check).toBeUndefined();
   });
 
@@ -61,6 +61,8 @@ describe("health checks: model", () => {
     expect(issue(two("failover", "    check:\n      targets: [198.18.0.1]\n      down: 0"))).toMatch(/check\.down: .*from 1 to 100/);
     expect(issue(two("failover", "    check:\n      targets: [198.18.0.1]\n      loss-down: 0\n      loss-up: 0"))).toMatch(/check\.loss-down: .*from 1 to 100/);
     expect(issue(two("failover", "    check:\n      targets: [198.18.0.1]\n      loss-down: 20\n      loss-up: 100"))).toMatch(/check\.loss-up: .*from 0 to 99/);
+    expect(issue(two("failover", "    check:\n      targets: [198.18.0.1]\n      hold: -1"))).toMatch(/check\.hold: .*from 0 to 3600/);
+    expect(model(two("failover", "    check:\n      targets: [198.18.0.1]\n      hold: 0.5")).uplinks[0].check!.hold).toBe(0.5);
     const v6 = `version: 1
 uplinks:
   - name: v6

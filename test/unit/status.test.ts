@@ -88,4 +88,39 @@ describe("gen-hooks status", () => {
       rmSync(empty, { recursive: true, force: true });
     }
   });
+
+  it("a checked uplink: down while the event script marks it so, returning while its hold runs, up otherwise", () => {
+    const checkedPlan = buildPlan(
+      validateModel(
+        parseModelText(
+          `version: 1
+uplinks:
+  - name: cable
+    interface: eth1
+    address: dhcp
+    users: [1001]
+  - name: dsl
+    interface: eth2
+    address: 198.51.100.2/24
+    gateway: 198.51.100.1
+    check: { targets: [198.18.0.1], hold: 10 }
+`,
+          "m.yaml",
+        ),
+      ),
+    );
+    const dir = mkdtempSync(join(tmpdir(), "gh-status-"));
+    try {
+      writeFileSync(join(dir, "cable-ipv4.lease"), "100.64.110.100 24 100.64.110.1\n");
+      const dsl = () => hostStatus(checkedPlan, kernel(), dir).uplinks[1];
+      expect([dsl().health, dsl().state]).toEqual(["up", "as planned"]);
+      writeFileSync(join(dir, "dsl.down"), "");
+      expect([dsl().health, dsl().state]).toEqual(["down", "down"]);
+      writeFileSync(join(dir, "dsl.rising"), "123.456\n");
+      expect([dsl().health, dsl().state]).toEqual(["returning", "down"]);
+      expect(formatStatus(hostStatus(checkedPlan, kernel(), dir))).toContain("health returning; down");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
