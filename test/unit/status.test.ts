@@ -7,10 +7,7 @@ import { validateModel } from "../../src/model/validate.js";
 import { buildPlan } from "../../src/plan/plan.js";
 import { formatStatus, hostStatus, type IpRunner } from "../../src/host/status.js";
 
-const plan = buildPlan(
-  validateModel(
-    parseModelText(
-      `version: 1
+const MODEL = `version: 1
 uplinks:
   - name: cable
     interface: eth1
@@ -20,11 +17,9 @@ uplinks:
     interface: eth2
     address: 198.51.100.2/24
     gateway: 198.51.100.1
-`,
-      "m.yaml",
-    ),
-  ),
-);
+`;
+const planOf = (text: string) => buildPlan(validateModel(parseModelText(text, "m.yaml")));
+const plan = planOf(MODEL);
 
 /** A kernel as ip -j prints it: the planned state of both uplinks, less what a test takes away. */
 function kernel(opts: { noCarrier?: string; dropRule?: number } = {}): IpRunner {
@@ -90,25 +85,7 @@ describe("gen-hooks status", () => {
   });
 
   it("a checked uplink: down while the event script marks it so, returning while its hold runs, up otherwise", () => {
-    const checkedPlan = buildPlan(
-      validateModel(
-        parseModelText(
-          `version: 1
-uplinks:
-  - name: cable
-    interface: eth1
-    address: dhcp
-    users: [1001]
-  - name: dsl
-    interface: eth2
-    address: 198.51.100.2/24
-    gateway: 198.51.100.1
-    check: { targets: [198.18.0.1], hold: 10 }
-`,
-          "m.yaml",
-        ),
-      ),
-    );
+    const checkedPlan = planOf(`${MODEL}    check: { targets: [198.18.0.1], hold: 10 }\n`);
     const dir = mkdtempSync(join(tmpdir(), "gh-status-"));
     try {
       writeFileSync(join(dir, "cable-ipv4.lease"), "100.64.110.100 24 100.64.110.1\n");
