@@ -57,6 +57,16 @@ export interface UplinkStatus {
   /** Planned rules and routes of a live uplink that the kernel lacks. */
   missing: string[];
   state: "as planned" | "down" | "incomplete";
+  /** The figures of the metrics file, as the uplink-event script last wrote them (absent before it ran). */
+  metrics?: UplinkMetrics;
+}
+
+/** gen_hooks_uplink_up, _changes_total and _last_change_seconds of one uplink. */
+export interface UplinkMetrics {
+  up: 0 | 1;
+  changes: number;
+  /** Seconds since the epoch. */
+  lastChange: number;
 }
 
 export interface HostStatus {
@@ -98,6 +108,19 @@ const kernelRuleText = (r: IpRule, family: Family, names: Map<string, string>) =
     },
     names.get(r.table ?? "") ?? r.table ?? "",
   );
+
+/** The uplink-event script's record of an uplink for the metrics, NAME.metric: "UP CHANGES SINCE". */
+export function readMetrics(stateDir: string, uplink: string): UplinkMetrics | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(stateDir, `${uplink}.metric`), "utf8");
+  } catch {
+    return undefined;
+  }
+  const [up, changes, since] = text.trim().split(/\s+/);
+  if ((up !== "0" && up !== "1") || !/^\d+$/.test(changes ?? "") || !/^\d+$/.test(since ?? "")) return undefined;
+  return { up: up === "1" ? 1 : 0, changes: Number(changes), lastChange: Number(since) };
+}
 
 /** Where no model network is: a destination whose route can only be a default. */
 function probeAddress(plan: Plan, family: Family): string {
@@ -179,7 +202,8 @@ export function hostStatus(plan: Plan, run: IpRunner, stateDir = LEASE_STATE_DIR
     const marked = (what: string) => existsSync(join(stateDir, `${u.name}.${what}`));
     // returning: answering again, still out until its hold has passed
     const health: UplinkStatus["health"] = !plan.health?.checks.some((c) => c.uplink === u.name) ? "not checked" : marked("down") ? (marked("rising") ? "returning" : "down") : "up";
-    return { name: u.name, interface: u.interface, link: linkState, held, health, missing, state: !up || health === "down" || health === "returning" ? "down" : missing.length > 0 ? "incomplete" : "as planned" };
+    const metrics = plan.metrics ? readMetrics(stateDir, u.name) : undefined;
+    return { name: u.name, interface: u.interface, link: linkState, held, health, missing, state: !up || health === "down" || health === "returning" ? "down" : missing.length > 0 ? "incomplete" : "as planned", ...(metrics ? { metrics } : {}) };
   });
 
   const byDev = (dev?: string, gateway?: string) =>
@@ -198,7 +222,8 @@ export function hostStatus(plan: Plan, run: IpRunner, stateDir = LEASE_STATE_DIR
 export function formatStatus(s: HostStatus): string {
   const lines = s.uplinks.map((u) => {
     const held = u.held.length === 0 ? "no address" : u.held.map((h) => `${h.address}${h.source === "static" ? "" : ` (${h.source})`}${h.gateway ? ` via ${h.gateway}` : ""}`).join(", ");
-    return `${u.name}: ${u.interface} ${u.link}; ${held}; health ${u.health}; ${u.state}${u.missing.length ? `, missing:\n    ${u.missing.join("\n    ")}` : ""}`;
+    const changes = u.metrics ? `; ${u.metrics.changes} change${u.metrics.changes === 1 ? "" : "s"}, last ${new Date(u.metrics.lastChange * 1000).toISOString().replace(".000Z", "Z")}` : "";
+    return `${u.name}: ${u.interface} ${u.link}; ${held}; health ${u.health}; ${u.state}${changes}${u.missing.length ? `, missing:\n    ${u.missing.join("\n    ")}` : ""}`;
   });
   for (const m of s.mainDefault) lines.push(`main default, IPv${m.family}: ${m.uplinks.length ? m.uplinks.join(", ") : "none"}`);
   return lines.join("\n") + "\n";

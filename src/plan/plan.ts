@@ -8,6 +8,7 @@ import { hasFamily as has, learns, routable } from "../model/uplink.js";
 import { EVENT_SCRIPT, leasePlan } from "./leases.js";
 import { healthPlan } from "./health.js";
 import { killSwitchPlan } from "./killswitch.js";
+import { metricsPlan } from "./metrics.js";
 import { uplinkRules } from "./rules.js";
 import { HEALTH_TABLE_NAME, MAIN_TABLE, allocateMetrics, allocateTables } from "./tables.js";
 import { IFUPDOWN_INLINE_MAX, NETWORKD_INLINE_MAX, ROUTES_DIR } from "./sets.js";
@@ -234,21 +235,24 @@ export function buildPlan(model: Model): Plan {
   const sysctl = sysctlPlan(model, ordered);
   for (const i of ordered) i.sysctl = sysctl.filter((s) => s.iface === i.name);
   const parents = vlanParents(ordered);
+  const uplinks = model.uplinks.map((u): PlanUplink => ({
+    name: u.name,
+    interface: u.interface,
+    addresses: u.addresses.map((a) => a.address),
+    learned: u.learned,
+    table: tableOf.main.get(u.name)!,
+    destinationTable: tableOf.destinations.get(u.name),
+    metric: model.mode === "failover" ? metricOf.get(u.name) : undefined,
+    weight: model.mode === "balance" ? u.weight : undefined,
+  }));
+  // the uplink-event script: for leases, health checks and the kill switch
+  const events = leases.length > 0 || health !== undefined || killSwitch !== undefined;
   return {
     model: model.file,
     stack: model.options.stack,
     mode: model.mode,
     families,
-    uplinks: model.uplinks.map((u): PlanUplink => ({
-      name: u.name,
-      interface: u.interface,
-      addresses: u.addresses.map((a) => a.address),
-      learned: u.learned,
-      table: tableOf.main.get(u.name)!,
-      destinationTable: tableOf.destinations.get(u.name),
-      metric: model.mode === "failover" ? metricOf.get(u.name) : undefined,
-      weight: model.mode === "balance" ? u.weight : undefined,
-    })),
+    uplinks,
     tables,
     interfaces: ordered,
     vlanParents: parents,
@@ -256,9 +260,10 @@ export function buildPlan(model: Model): Plan {
     multipath,
     destinationSets,
     leases,
-    eventScript: leases.length > 0 || health !== undefined || killSwitch !== undefined ? EVENT_SCRIPT : undefined,
+    eventScript: events ? EVENT_SCRIPT : undefined,
     health,
     killSwitch,
+    metrics: events ? metricsPlan(uplinks, leases) : undefined,
     keepForeign: {
       rules: health !== undefined || killSwitch !== undefined,
       routes: (health !== undefined && model.mode === "balance") || (killSwitch?.tables.length ?? 0) > 0,

@@ -282,10 +282,20 @@ export interface Plan {
   health?: PlanHealth;
   /** The kill switch, when some uplink says fallback: false. */
   killSwitch?: PlanKillSwitch;
+  /** The uplinks' metrics, written by the uplink-event script (when there is one). */
+  metrics?: PlanMetrics;
   /** Rules (and routes) the uplink-event script keeps without a stack: networkd must leave foreign ones alone. */
   keepForeign: { rules: boolean; routes: boolean };
   sysctl: PlanSysctl[];
   nat: PlanNat[];
   /** ifplugd's settings, when the model uses ifplugd (options.ifplugd). */
   ifplugd?: { interfaces: string[]; args: string };
+}
+
+export interface PlanMetrics {
+  /** The Prometheus text file (node_exporter's textfile collector). */
+  file: string;
+  /** The unit that rewrites it on every link change. */
+  unit: string;
+  uplinks: { name: string; dev: string; leases: string[] }[];
 }

@@ -4,6 +4,7 @@ import type { Plan, PlanDestinationSet, PlanLease } from "../plan/types.js";
 import { EVENT_LIBRARY, LEASE_STATE_DIR } from "../plan/leases.js";
 import { EVENT_DIR, HEALTH_UNIT, LSM_CONFIG } from "../plan/health.js";
 import { KILL_UNIT } from "../plan/killswitch.js";
+import { METRICS_UNIT } from "../plan/metrics.js";
 import type { Stack } from "../model/types.js";
 import { UsageError } from "../errors.js";
 
@@ -49,7 +50,7 @@ const LEASES_PATH = "/etc/systemd/system/gen-hooks-leases.path";
 const LEASES_SERVICE = "/etc/systemd/system/gen-hooks-leases.service";
 const NFT_UNIT = "/etc/systemd/system/gen-hooks-nftables.service";
 /** The units rendered by a fixed name, whichever targets render them (a destination set's is named by the plan). */
-export const FIXED_UNITS = [HEALTH_UNIT, KILL_UNIT, LEASES_PATH, NFT_UNIT, RA_UNIT];
+export const FIXED_UNITS = [HEALTH_UNIT, KILL_UNIT, LEASES_PATH, METRICS_UNIT, NFT_UNIT, RA_UNIT];
 const EXECUTABLE = 0o755;
 
 const leasesBy = (plan: Plan, source: PlanLease["source"]) => plan.leases.filter((l) => l.source === source);
@@ -99,7 +100,7 @@ export const targets: Target[] = [
   },
   {
     name: "events",
-    summary: "/etc/gen-hooks/uplink-event: what a lease, a router advertisement, a ppp link or a health check puts into effect, called by every hook, and uplink-lib.sh, the shell library it sources; pppd's ip-up.d and ip-down.d hooks; gen-hooks-ra.service; gen-hooks-killswitch.service and NAME-kill.batch (fallback: false) (only for uplinks that learn their address, have a check or no fallback)",
+    summary: "/etc/gen-hooks/uplink-event: what a lease, a router advertisement, a ppp link or a health check puts into effect, called by every hook, and uplink-lib.sh, the shell library it sources; gen-hooks-metrics.service (the uplinks' metrics for node_exporter); pppd's ip-up.d and ip-down.d hooks; gen-hooks-ra.service; gen-hooks-killswitch.service and NAME-kill.batch (fallback: false) (only for uplinks that learn their address, have a check or no fallback)",
     files: (plan) => {
       if (plan.eventScript === undefined) return [];
       const ppp = leasesBy(plan, "ppp");
@@ -107,6 +108,7 @@ export const targets: Target[] = [
       return [
         { path: plan.eventScript, template: "events/uplink-event.hbs", context: { ...base(plan), stateDir: LEASE_STATE_DIR, eventDir: EVENT_DIR, slaac, libScript: EVENT_LIBRARY }, mode: EXECUTABLE },
         { path: EVENT_LIBRARY, template: "events/uplink-lib.hbs", context: { ...base(plan), eventScript: plan.eventScript } },
+        ...(plan.metrics ? [{ path: plan.metrics.unit, template: "events/metrics.service.hbs", context: base(plan) }] : []),
         ...plan.leases.flatMap((l) =>
           l.destinations?.file ? [{ path: l.destinations.file, template: "iproute2/prefixes.hbs", context: { ...base(plan), eventScript: plan.eventScript, set: { ...l.destinations, uplink: l.uplink } } }] : [],
         ),
@@ -126,7 +128,7 @@ export const targets: Target[] = [
           : []),
       ];
     },
-    owns: ["/etc/gen-hooks/uplink-event", EVENT_LIBRARY, "/etc/gen-hooks/*.prefixes", "/etc/gen-hooks/*-kill.batch", PPP_UP, PPP_DOWN, RA_UNIT, KILL_UNIT],
+    owns: ["/etc/gen-hooks/uplink-event", EVENT_LIBRARY, "/etc/gen-hooks/*.prefixes", "/etc/gen-hooks/*-kill.batch", PPP_UP, PPP_DOWN, RA_UNIT, KILL_UNIT, METRICS_UNIT],
   },
   {
     name: "health",

@@ -444,7 +444,11 @@ async function bootProof(release: Release, scenario: string, written: Model, sta
             if (lease) expect(await waitFor(() => ![undefined, before].includes(stamp()), 15_000, 200), `${label}: ${lease.uplink}'s lease renewed while ${u.name} is down`).toBe(true);
             await settle(topo, () => true, 10_000);
           };
-          await deadProviderProof(topo, events, label, HEALTH_LIMITS, whileDown, dir);
+          // Debian's prometheus-node-exporter in the root serves the event script's metrics
+          await expectActive(c, "gen-hooks-metrics.service");
+          await expectActive(c, "prometheus-node-exporter.service");
+          const scrape = () => topo.lab.tryRun("host", ["curl", "-sS", "--max-time", "2", "http://127.0.0.1:9100/metrics"]).stdout;
+          await deadProviderProof(topo, events, label, HEALTH_LIMITS, whileDown, dir, scrape);
           expect(await settle(topo, () => planned(topo, plan) && hostState(topo) === intended, 15_000), `${label}: the state after the health proof\n${stateDiff(intended, hostState(topo))}`).toBe(true);
         }
 

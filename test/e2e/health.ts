@@ -15,7 +15,22 @@ import { dropAt, type EventSource, killUpstream, longLivedTcp, reviveUpstream, s
  * uplinks' stay; it comes back when the provider does. Records the times
  * (death -> traffic moved and the uplink down; recovery -> back).
  */
-export async function deadProviderProof(topo: Topology, prober: EventSource, label: string, limits: { downMs: number; upMs: number }, whileDown: (u: Uplink) => Promise<void>, dir: string): Promise<void> {
+/** An uplink's gen_hooks_uplink_up in a scrape of node_exporter (which sorts the labels), or undefined. */
+export const upInScrape = (scrape: string, uplink: string): string | undefined =>
+  [...scrape.matchAll(/^gen_hooks_uplink_up\{([^}]*)\} (\d+)$/gm)].find((m) => m[1].split(",").includes(`uplink="${uplink}"`))?.[2];
+
+/** Until a scrape shows the uplink's state (at most 5 s): how long that took, in ms. */
+async function scrapeShows(scrape: () => string, uplink: string, value: "0" | "1", label: string): Promise<number> {
+  const t = Date.now();
+  let last = "";
+  const shown = await waitFor(() => upInScrape((last = scrape()), uplink) === value, 5000, 50);
+  const ms = Date.now() - t;
+  expect(shown, `${label}: node_exporter serves gen_hooks_uplink_up ${value} for ${uplink}\n${last.split("\n").filter((l) => l.includes("gen_hooks") || l.includes("textfile")).join("\n")}`).toBe(true);
+  expect(last, `${label}: node_exporter read gen-hooks.prom without an error`).toMatch(/^node_textfile_scrape_error 0$/m);
+  return ms;
+}
+
+export async function deadProviderProof(topo: Topology, prober: EventSource, label: string, limits: { downMs: number; upMs: number }, whileDown: (u: Uplink) => Promise<void>, dir: string, scrape?: () => string): Promise<void> {
   const { lab, model } = topo;
   const before = devicesInUse(topo);
   const lan = topo.lans[0];
@@ -49,6 +64,9 @@ export async function deadProviderProof(topo: Topology, prober: EventSource, lab
     const movedS = Date.now() / 1000;
     expect(moved, `${label}: ${u.name}'s provider dead: traffic on ${[...want].join(",")} (now ${[...devicesInUse(topo)].join(",")}); events: ${prober.events().join("; ")}\n${prober.log()}`).toBe(true);
     expect(downMs, `${label}: ${u.name} dead -> traffic moved`).toBeLessThanOrEqual(limits.downMs);
+    // the metrics: from the change's event (its journal line comes first) to a scrape that shows it
+    const scrapedDownMs = scrape ? await scrapeShows(scrape, u.name, "0", label) : undefined;
+    if (scrapedDownMs !== undefined) expect(scrapedDownMs, `${label}: ${u.name} down in a scrape within 2 s of its event`).toBeLessThanOrEqual(2000);
     for (const s of selectedBy(topo, u))
       if (u.fallback) expect(s.dev, `${label}: ${u.name} down: ${s.what} leaves by another uplink`).not.toBe(u.interface);
       else expect(s.dev, `${label}: ${u.name} down, fallback false: ${s.what} is unreachable`).toBeUndefined();
@@ -77,6 +95,11 @@ export async function deadProviderProof(topo: Topology, prober: EventSource, lab
     expect(upMs, `${label}: ${u.name} back -> traffic back (hold ${u.check!.hold} s)`).toBeLessThanOrEqual(upLimit);
     expect(upMs, `${label}: ${u.name} back before its hold of ${u.check!.hold} s`).toBeGreaterThanOrEqual(u.check!.hold * 1000);
     for (const s of selectedBy(topo, u)) expect(s.dev, `${label}: ${u.name} up: ${s.what} leaves by it again`).toBe(u.interface);
+    const scrapedUpMs = scrape ? await scrapeShows(scrape, u.name, "1", label) : undefined;
+    if (scrapedUpMs !== undefined) {
+      expect(scrapedUpMs, `${label}: ${u.name} up in a scrape within 2 s of its event`).toBeLessThanOrEqual(2000);
+      tally.switches.push(`${label}: ${u.name}'s change in node_exporter's scrape ${scrapedDownMs} ms (down) and ${scrapedUpMs} ms (up) after its event`);
+    }
     for (const p of pingers) lab.stop(p);
     const tcpEnd = tcp.stop();
     events.stop();

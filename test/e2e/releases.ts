@@ -21,7 +21,8 @@ export const hasIfplugd = (r: Release): boolean => r.packages.includes("ifplugd"
 // netbase: /etc/protocols, without which lsm finds no "icmp" and never probes
 // nodejs: the release's own, which runs gen-hooks apply and status on the host, with
 // ca-certificates, which it recommends (without it node warns on every start)
-const common = ["systemd", "dbus", "ifupdown", "iproute2", "nftables", "iputils-ping", "procps", "conntrack", "dnsmasq-base", "ppp", "netbase", "nodejs", "ca-certificates"];
+// prometheus-node-exporter: its textfile collector serves the event script's metrics
+const common = ["systemd", "dbus", "ifupdown", "iproute2", "nftables", "iputils-ping", "procps", "conntrack", "dnsmasq-base", "ppp", "netbase", "nodejs", "ca-certificates", "prometheus-node-exporter"];
 
 export const RELEASES: Release[] = [
   // Debian 12 as shipped: dhclient is ifupdown's DHCP client; ifplugd exists.

@@ -5,6 +5,9 @@ import { spawnSync, type ChildProcess } from "node:child_process";
 import { buildTopology, type Topology } from "./topology.js";
 import { Lab, readText, waitFor } from "./lab.js";
 import type { Model } from "../../src/model/types.js";
+import { METRICS_FILE } from "../../src/plan/metrics.js";
+
+const METRICS_DIR = METRICS_FILE.slice(0, METRICS_FILE.lastIndexOf("/"));
 
 export const SYSCTL_FILE = "etc/sysctl.d/60-gen-hooks.conf";
 export const NFT_FILE = "etc/nftables.d/gen-hooks.nft";
@@ -43,7 +46,9 @@ export function applyKernelFiles(topo: Topology, root: string): void {
  */
 export function inRenderedEtc(root: string, argv: string[], before = ""): string[] {
   const quoted = argv.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
-  return ["unshare", "-m", "--propagation", "private", "sh", "-c", `mount -t overlay overlay -o lowerdir=${join(root, "etc")}:/etc /etc && ${before}exec ${quoted}`];
+  // the event script's metrics stay in this mount namespace, should this machine run node_exporter
+  const metrics = `{ [ ! -d ${METRICS_DIR} ] || mount -t tmpfs tmpfs ${METRICS_DIR}; } && `;
+  return ["unshare", "-m", "--propagation", "private", "sh", "-c", `mount -t overlay overlay -o lowerdir=${join(root, "etc")}:/etc /etc && ${metrics}${before}exec ${quoted}`];
 }
 
 export const KILL_UNIT_FILE = "etc/systemd/system/gen-hooks-killswitch.service";

@@ -1,16 +1,10 @@
 // check.hold in the rendered event script and its library, driven as lsm
-// drives them (uplink-event up|down NAME ...), with the commands that would
-// change the kernel (ip, conntrack) and the journal (logger) recorded by
-// stubs: the script's PATH and the library's path are pointed at the test's
-// copies, nothing else of the script is changed.
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { spawnSync } from "node:child_process";
+// drives them (uplink-event up|down NAME ...), with stubs for the commands
+// that would change the kernel and the journal (test/helpers/event-host.ts).
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runBin } from "../helpers/bin.js";
-import { tempFolders } from "../helpers/tmp.js";
-
-const tmp = tempFolders("hold");
+import { eventHost } from "../helpers/event-host.js";
 
 const model = (hold: number) => `version: 1
 uplinks:
@@ -30,40 +24,10 @@ uplinks:
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The rendered script in a folder of its own, with stubs for ip, conntrack and logger. */
+/** The rendered script with stubs; the fibre uplink's marks of its state. */
 function host(hold: number) {
-  const dir = tmp();
-  writeFileSync(join(dir, "model.yaml"), model(hold));
-  const r = runBin(["--target", "events", "--model", join(dir, "model.yaml"), "--root", join(dir, "root")]);
-  expect(r.status, r.stderr).toBe(0);
-  const etc = join(dir, "root/etc/gen-hooks");
-  const stubs = join(dir, "stubs");
-  const state = join(dir, "state");
-  const eventD = join(dir, "event.d");
-  for (const d of [stubs, state, eventD]) mkdirSync(d);
-  for (const name of ["ip", "conntrack", "logger"]) {
-    writeFileSync(join(stubs, name), `#!/bin/sh\necho "${name} $*" >> ${join(dir, "commands.log")}\n[ "${name}" != conntrack ] || echo "0 flow entries" >&2\n`);
-    chmodSync(join(stubs, name), 0o755);
-  }
-  writeFileSync(join(eventD, "10-log"), `#!/bin/sh\necho "$*" >> ${join(dir, "events.log")}\n`);
-  chmodSync(join(eventD, "10-log"), 0o755);
-  const script = join(etc, "uplink-event");
-  const text = readFileSync(script, "utf8");
-  expect(text).toMatch(/^PATH=.*$/m);
-  expect(text).toContain(". /etc/gen-hooks/uplink-lib.sh");
-  writeFileSync(script, text.replace(/^PATH=(.*)$/m, `PATH=${stubs}:$1`).replace(". /etc/gen-hooks/uplink-lib.sh", `. ${join(etc, "uplink-lib.sh")}`));
-  const read = (f: string) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), "utf8") : "");
-  return {
-    event: (...args: string[]) => {
-      const r = spawnSync(script, args, { env: { ...process.env, GEN_HOOKS_STATE: state, GEN_HOOKS_EVENT_D: eventD }, encoding: "utf8", timeout: 10_000 });
-      expect(r.status, `uplink-event ${args.join(" ")}: ${r.stderr}`).toBe(0);
-    },
-    marks: () => ["down", "rising"].filter((m) => existsSync(join(state, `fibre.${m}`))),
-    /** What event.d was told: one line a change. */
-    changes: () => read("events.log").split("\n").filter(Boolean),
-    journal: () => read("commands.log").split("\n").filter((l) => l.startsWith("logger ")),
-    commands: () => read("commands.log"),
-  };
+  const h = eventHost(model(hold));
+  return { ...h, marks: () => ["down", "rising"].filter((m) => existsSync(join(h.state, `fibre.${m}`))) };
 }
 
 /** Until the condition holds (event.d's executables run in the background), 6 s at most. */

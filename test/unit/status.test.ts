@@ -96,6 +96,13 @@ describe("gen-hooks status", () => {
       writeFileSync(join(dir, "dsl.rising"), "123.456\n");
       expect([dsl().health, dsl().state]).toEqual(["returning", "down"]);
       expect(formatStatus(hostStatus(checkedPlan, kernel(), dir))).toContain("health returning; down");
+      // the metrics' figures, as the event script keeps them
+      expect(dsl().metrics).toBeUndefined();
+      writeFileSync(join(dir, "dsl.metric"), "0 3 1796000000\n");
+      expect(dsl().metrics).toEqual({ up: 0, changes: 3, lastChange: 1796000000 });
+      expect(formatStatus(hostStatus(checkedPlan, kernel(), dir))).toContain("health returning; down; 3 changes, last 2026-11-30T00:53:20Z");
+      writeFileSync(join(dir, "dsl.metric"), "1 x 1796000000\n");
+      expect(dsl().metrics, "a record it cannot read is left out").toBeUndefined();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
