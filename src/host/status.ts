@@ -210,8 +210,9 @@ export function hostStatus(plan: Plan, run: IpRunner, stateDir = LEASE_STATE_DIR
     plan.uplinks.filter((u) => u.interface === dev).find((u, _, same) => same.length === 1 || uplinks.find((s) => s.name === u.name)!.held.some((h) => h.gateway === gateway))?.name;
   const mainDefault = plan.families.map((family) => {
     const mp = json<IpRoute>(run, [`-${family}`, "route", "show", "table", "main", "default"]).find((r) => r.nexthops);
-    if (plan.mode === "balance" && mp)
-      return { family, uplinks: mp.nexthops!.filter((n) => !(n.flags ?? []).some((x) => x === "linkdown" || x === "dead")).flatMap((n) => byDev(n.dev, n.gateway) ?? []) };
+    const live = (mp?.nexthops ?? []).filter((n) => !(n.flags ?? []).some((x) => x === "linkdown" || x === "dead"));
+    // every nexthop dead: the kernel goes on to the next default (a backup's)
+    if (plan.mode === "balance" && live.length > 0) return { family, uplinks: live.flatMap((n) => byDev(n.dev, n.gateway) ?? []) };
     const [answer] = json<IpRoute>(run, [`-${family}`, "route", "get", probeAddress(plan, family)]);
     const name = byDev(answer?.dev, answer?.gateway);
     return { family, uplinks: name ? [name] : [] };

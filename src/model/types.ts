@@ -91,6 +91,8 @@ export interface Uplink {
   fallback: boolean;
   /** false: selector-only; never main's default nor a balance share. */
   default: boolean;
+  /** true: carries nothing while an uplink that is not a backup can; its main default follows theirs; no balance share. */
+  backup: boolean;
   /** The link may appear after boot (a USB NIC): ifupdown raises it from udev's hotplug, not at boot. */
   hotplug: boolean;
   pass: PassThrough;

@@ -188,6 +188,7 @@ interface RawUplink extends RawPassThrough {
   check?: { targets: string[]; interval?: number; down?: number; up?: number; "loss-down"?: number; "loss-up"?: number; hold?: number };
   fallback?: boolean;
   default?: boolean;
+  backup?: boolean;
   hotplug?: boolean;
 }
 interface RawModel {
@@ -317,6 +318,7 @@ function normalize(loaded: LoadedModel, raw: RawModel, issues: ModelIssue[]): Mo
       check: u.check && healthCheck(u.check, [...base, "check"]),
       fallback: u.fallback ?? true,
       default: u.default ?? true,
+      backup: u.backup ?? false,
       hotplug: u.hotplug ?? false,
       pass: parsePassThrough(u, base, passIssue),
     };
@@ -426,6 +428,19 @@ function crossCheck(loaded: LoadedModel, model: Model, issues: ModelIssue[]): vo
     if (!u.fallback && selectsNone)
       add(at(u, "fallback"), `fallback: false refuses the traffic uplink '${u.name}' selects while it is down, and it selects none; give it users, mark, sources or destinations, or remove fallback`, "key");
   }
+
+  // A backup carries only what no other uplink can: selectors would send traffic through it always.
+  for (const u of model.uplinks) {
+    if (!u.backup) continue;
+    if (!u.default) add(at(u, "backup"), `backup: true gives uplink '${u.name}' the traffic while no other uplink can carry it, and default: false takes all but its selectors' away; remove one of them`, "key");
+    const selectors = [u.users.length > 0 && "users", u.mark !== undefined && "mark", u.sources.length > 0 && "sources", u.destinations.length > 0 && "destinations"].filter((x): x is string => x !== false);
+    if (selectors.length > 0)
+      add(at(u, "backup"), `backup uplink '${u.name}' has ${selectors.join(", ")}: a backup carries nothing while another uplink can, and selectors would send traffic through it always; give them to an uplink that is not a backup, or remove backup`, "key");
+    if (u.metric !== undefined)
+      add(at(u, "metric"), `backup uplink '${u.name}' takes its metric after every other uplink's (backups in list order); remove metric`, "key");
+  }
+  if (model.uplinks.length > 0 && model.uplinks.every((u) => u.backup || !u.default))
+    add(at(model.uplinks.find((u) => u.backup) ?? model.uplinks[0], "backup"), `no uplink but a backup carries the main default: at least one uplink must be neither backup: true nor default: false`, "key");
 
   // lsm probes IPv4 only, through the uplink's own IPv4 address.
   for (const u of model.uplinks)

@@ -68,20 +68,20 @@ export function healthPlan(model: Model, x: HealthInputs): PlanHealth | undefine
   const bypass = routed.map((family): PlanBypass => {
     const route = x.multipath.find((m) => m.family === family);
     const balance = route && x.balanceTable !== undefined ? { route, priority: BYPASS_PRIORITY + 1, table: x.balanceTable, tableName: x.tableName(x.balanceTable) } : undefined;
-    // failover: the uplinks' own tables in metric order (balance: the one table of healthy nexthops instead)
-    const byMetric = balance
-      ? []
-      : model.uplinks
-          .filter((u) => u.default && x.routes(u.name, family))
-          .map((u) => ({ uplink: u.name, metric: x.metric(u.name) ?? 0, table: x.table(u.name) }))
-          .sort((a, b) => a.metric - b.metric);
+    // failover: the uplinks' own tables in metric order, backups last; balance:
+    // the one table of healthy nexthops, then the backups' tables
+    const byMetric = model.uplinks
+      .filter((u) => u.default && (!balance || u.backup) && x.routes(u.name, family))
+      .map((u) => ({ uplink: u.name, metric: x.metric(u.name) ?? 0, table: x.table(u.name) }))
+      .sort((a, b) => a.metric - b.metric);
+    const first = BYPASS_PRIORITY + (balance ? 2 : 1);
     return {
       family,
       priority: BYPASS_PRIORITY,
       lookups: byMetric.map((u, i) => ({
         uplink: u.uplink,
         checked: checked.some((c) => c.name === u.uplink),
-        priority: BYPASS_PRIORITY + 1 + i,
+        priority: first + i,
         table: u.table,
         tableName: x.tableName(u.table),
       })),

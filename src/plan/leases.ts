@@ -22,7 +22,7 @@ export interface LeaseContext {
   table: (u: Uplink) => number;
   destinationTable: (u: Uplink) => number | undefined;
   tableName: (id: number) => string;
-  /** failover: the uplink's main-table metric; balance: undefined. */
+  /** The metric of the uplink's main default (failover; a backup's in balance too), or undefined: none. */
   metric: (u: Uplink) => number | undefined;
   route: (r: Omit<PlanRoute, "destination" | "tableName" | "onlink" | "scopeLink" | "via" | "src" | "metric"> & Partial<PlanRoute>) => PlanRoute;
 }
@@ -46,7 +46,7 @@ export function leasePlan(model: Model, c: LeaseContext): PlanLease[] {
             .filter((o) => o !== u && hasFamily(o, f))
             .map((o) => c.route({ ...common, to: LEASE_VARS.net, scopeLink: true, table: c.table(o), why: `${o.name}: network of uplink ${u.name}` }));
       const metric = c.metric(u);
-      const failoverDefault = metric === undefined ? undefined : c.route({ ...common, to: "default", ...path, table: MAIN_TABLE, metric, why: `${u.name}: main default, failover order` });
+      const failoverDefault = metric === undefined ? undefined : c.route({ ...common, to: "default", ...path, table: MAIN_TABLE, metric, why: `${u.name}: main default, ${u.backup ? "after every uplink that is not a backup" : "failover order"}` });
       // The stack installs the advertised default router in main itself (and
       // drops it when the router's lifetime ends): it gets the uplink's metric.
       const byStack = l.source === "slaac";

@@ -9,6 +9,7 @@ import { EVENT_SCRIPT, leasePlan } from "./leases.js";
 import { healthPlan } from "./health.js";
 import { killSwitchPlan } from "./killswitch.js";
 import { metricsPlan } from "./metrics.js";
+import { failbackPlan } from "./failback.js";
 import { uplinkRules } from "./rules.js";
 import { HEALTH_TABLE_NAME, MAIN_TABLE, allocateMetrics, allocateTables } from "./tables.js";
 import { IFUPDOWN_INLINE_MAX, NETWORKD_INLINE_MAX, ROUTES_DIR } from "./sets.js";
@@ -27,6 +28,9 @@ const anyPrefix = (f: Family) => (f === 4 ? "0.0.0.0/0" : "::/0");
 export function buildPlan(model: Model): Plan {
   const tableOf = allocateTables(model);
   const metricOf = allocateMetrics(model);
+  // Main defaults by metric: every uplink's in failover; in balance a backup's
+  // only, after the balanced default. A selector-only uplink has none.
+  const mainMetric = (u: Uplink) => (u.default && (model.mode === "failover" || u.backup) ? metricOf.get(u.name) : undefined);
   const tables: PlanTable[] = [];
   for (const u of model.uplinks) {
     tables.push({ id: tableOf.main.get(u.name)!, name: u.name, uplink: u.name, kind: "uplink" });
@@ -68,11 +72,11 @@ export function buildPlan(model: Model): Plan {
     }
     if (u.learned.some((l) => l.source === "dhcp")) {
       iface.dhcp = true;
-      iface.dhcpMetric = model.mode === "failover" ? metricOf.get(u.name) : undefined;
+      iface.dhcpMetric = model.mode === "failover" || u.backup ? metricOf.get(u.name) : undefined;
     }
     if (u.learned.some((l) => l.source === "slaac")) {
       iface.ra = true;
-      iface.raMetric = model.mode === "failover" ? metricOf.get(u.name) : undefined;
+      iface.raMetric = model.mode === "failover" || u.backup ? metricOf.get(u.name) : undefined;
     }
     iface.uplinks.push(u.name);
     iface.pass = mergePassThrough([iface.pass, u.pass]).merged; // validation refused a clash
@@ -151,8 +155,9 @@ export function buildPlan(model: Model): Plan {
       const viaFields = { via, onlink: u.onlink && via !== undefined, scopeLink: via === undefined };
       if (routable(u, f)) {
         route({ family: f, to: "default", dev: u.interface, src, table, ...viaFields, why: `${u.name}: default` });
-        if (model.mode === "failover" && u.default)
-          route({ family: f, to: "default", dev: u.interface, src, table: MAIN_TABLE, metric: metricOf.get(u.name), ...viaFields, why: `${u.name}: main default, failover order` });
+        const metric = mainMetric(u);
+        if (metric !== undefined)
+          route({ family: f, to: "default", dev: u.interface, src, table: MAIN_TABLE, metric, ...viaFields, why: `${u.name}: main default, ${u.backup ? "after every uplink that is not a backup" : "failover order"}` });
         const pinned = u.destinations.filter((d) => d.family === f);
         const pinnedWhy = `${u.name}: pinned destination`;
         if (pinned.length > 0) {
@@ -183,14 +188,14 @@ export function buildPlan(model: Model): Plan {
     table: (u) => tableOf.main.get(u.name)!,
     destinationTable: (u) => tableOf.destinations.get(u.name),
     tableName: (id) => tableName.get(id)!,
-    metric: (u) => (model.mode === "failover" && u.default ? metricOf.get(u.name) : undefined),
+    metric: mainMetric,
     route: (r) => fullRoute(r),
   });
   for (const l of leases) rules.push(...l.rules);
 
   if (model.mode === "balance") {
     for (const f of FAMILIES) {
-      const members = model.uplinks.filter((u) => u.default && routable(u, f));
+      const members = model.uplinks.filter((u) => u.default && !u.backup && routable(u, f));
       if (members.length === 0) continue;
       const mp: PlanMultipath = {
         family: f,
@@ -244,9 +249,11 @@ export function buildPlan(model: Model): Plan {
     destinationTable: tableOf.destinations.get(u.name),
     metric: model.mode === "failover" ? metricOf.get(u.name) : undefined,
     weight: model.mode === "balance" ? u.weight : undefined,
+    backup: u.backup,
   }));
-  // the uplink-event script: for leases, health checks and the kill switch
-  const events = leases.length > 0 || health !== undefined || killSwitch !== undefined;
+  // the uplink-event script: for leases, health checks, the kill switch and backups
+  const failback = failbackPlan(model, leases);
+  const events = leases.length > 0 || health !== undefined || killSwitch !== undefined || failback !== undefined;
   return {
     model: model.file,
     stack: model.options.stack,
@@ -263,6 +270,7 @@ export function buildPlan(model: Model): Plan {
     eventScript: events ? EVENT_SCRIPT : undefined,
     health,
     killSwitch,
+    failback,
     metrics: events ? metricsPlan(uplinks, leases) : undefined,
     keepForeign: {
       rules: health !== undefined || killSwitch !== undefined,

@@ -34,11 +34,16 @@ export function allocateTables(model: Model): { main: Map<string, number>; desti
   return { main, destinations, kill, health };
 }
 
-/** Explicit metrics stay; the others are 100 + position, skipping taken values. */
+/**
+ * Explicit metrics stay; the others are 100 + position, skipping taken
+ * values. Backups (which take no explicit metric) come after every other
+ * uplink, in list order: their main defaults are the last ones tried.
+ */
 export function allocateMetrics(model: Model): Map<string, number> {
   const used = new Set(model.uplinks.flatMap((u) => (u.metric === undefined ? [] : [u.metric])));
   const out = new Map<string, number>();
   for (const u of model.uplinks) {
+    if (u.backup) continue;
     if (u.metric !== undefined) {
       out.set(u.name, u.metric);
       continue;
@@ -48,5 +53,7 @@ export function allocateMetrics(model: Model): Map<string, number> {
     used.add(m);
     out.set(u.name, m);
   }
+  let next = Math.max(FIRST_AUTO_METRIC - 1, ...out.values()) + 1;
+  for (const u of model.uplinks.filter((u) => u.backup)) out.set(u.name, next++);
   return out;
 }

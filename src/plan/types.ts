@@ -188,6 +188,8 @@ export interface PlanUplink {
   destinationTable?: number;
   metric?: number; // failover only
   weight?: number; // balance only
+  /** backup: true: carries traffic only while no other uplink can. */
+  backup: boolean;
 }
 
 /** A rule the health script adds while an uplink is down: traffic its rule selects jumps past it. */
@@ -230,7 +232,7 @@ export interface PlanBypass {
   family: Family;
   /** main without its defaults first (connected and LAN routes), then the healthy uplinks. */
   priority: number;
-  /** failover: the healthy uplinks' own tables in metric order; a table without a usable default (link down, no lease) falls through. */
+  /** failover: the healthy uplinks' own tables in metric order, backups last; balance: the backups' tables, after the healthy multipath. A table without a usable default (link down, no lease) falls through. */
   lookups: { uplink: string; checked: boolean; priority: number; table: number; tableName: string }[];
   /** balance: the multipath default is rebuilt over the healthy uplinks in the health table, looked up at this priority. */
   balance?: { route: PlanMultipath; priority: number; table: number; tableName: string };
@@ -282,6 +284,8 @@ export interface Plan {
   health?: PlanHealth;
   /** The kill switch, when some uplink says fallback: false. */
   killSwitch?: PlanKillSwitch;
+  /** Backup uplinks: their connections handed back when a primary returns (by the uplink-event script). */
+  failback?: PlanFailback;
   /** The uplinks' metrics, written by the uplink-event script (when there is one). */
   metrics?: PlanMetrics;
   /** Rules (and routes) the uplink-event script keeps without a stack: networkd must leave foreign ones alone. */
@@ -290,6 +294,15 @@ export interface Plan {
   nat: PlanNat[];
   /** ifplugd's settings, when the model uses ifplugd (options.ifplugd). */
   ifplugd?: { interfaces: string[]; args: string };
+}
+
+/** Backup uplinks (backup: true), when the model has some. */
+export interface PlanFailback {
+  backups: string[];
+  /** The uplinks that are neither backups nor selector-only: one of them up again while none was ends the backups' turn. */
+  primaries: string[];
+  /** The backups: their fixed addresses and the state files of their leases (their tracked connections reply to these). */
+  flush: { uplink: string; addresses: string[]; leases: string[] }[];
 }
 
 export interface PlanMetrics {

@@ -24,7 +24,7 @@ import { behaviourChecks, explainChecks, kernelRules, passThroughChecks } from "
 import { CARRIER_SWITCH_MS, expectChecks, expectRules, failoverCascade, flowsByWeight, natThroughEachUplink, pinsWinOverHash, ready, render, setsLoaded, statusProof, tally } from "./proofs.js";
 import { addManagement, Container, managementUp, type Stack } from "./boot.js";
 import { bootUnavailable, ensureRoot, hasIfplugd, selectedReleases, type Release } from "./releases.js";
-import { deadProviderProof } from "./health.js";
+import { backupProof, deadProviderProof } from "./health.js";
 import { addEventHook, containerEvents } from "./health-lab.js";
 import type { Uplink } from "../../src/model/types.js";
 import { statSync } from "node:fs";
@@ -449,6 +449,7 @@ async function bootProof(release: Release, scenario: string, written: Model, sta
           await expectActive(c, "prometheus-node-exporter.service");
           const scrape = () => topo.lab.tryRun("host", ["curl", "-sS", "--max-time", "2", "http://127.0.0.1:9100/metrics"]).stdout;
           await deadProviderProof(topo, events, label, HEALTH_LIMITS, whileDown, dir, scrape);
+          await backupProof(topo, events, label, HEALTH_LIMITS, dir);
           expect(await settle(topo, () => planned(topo, plan) && hostState(topo) === intended, 15_000), `${label}: the state after the health proof\n${stateDiff(intended, hostState(topo))}`).toBe(true);
         }
 

@@ -22,11 +22,23 @@ export function sample<T>(items: T[], n = 8): T[] {
 
 const routable = (u: Uplink, f: Family) => u.addresses.some((a) => a.family === f) && (u.gateways.length === 0 || u.gateways.some((g) => g.family === f));
 
+/** The plan's main-default metric of an uplink (backups after every other). */
+export const metricOf = (topo: Topology, u: Uplink) => topo.plan.uplinks.find((p) => p.name === u.name)?.metric ?? 100 + u.index;
+
 /** The uplink that main-table traffic of family f uses while all links are up (failover); never a selector-only one. */
 export function preferredUplink(topo: Topology, f: Family, except: string[] = []): Uplink | undefined {
   return topo.model.uplinks
     .filter((u) => u.default && routable(u, f) && !except.includes(u.interface))
-    .sort((a, b) => (a.metric ?? 100 + a.index) - (b.metric ?? 100 + b.index))[0];
+    .sort((a, b) => metricOf(topo, a) - metricOf(topo, b))[0];
+}
+
+/** balance: the uplinks sharing the main default (backups only while no other is left). */
+export function balanceMembers(topo: Topology, f: Family, except: string[] = []): Uplink[] {
+  const live = topo.model.uplinks.filter((u) => u.default && routable(u, f) && !except.includes(u.interface));
+  const primaries = live.filter((u) => !u.backup);
+  if (primaries.length > 0) return primaries;
+  const backup = live.sort((a, b) => metricOf(topo, a) - metricOf(topo, b))[0];
+  return backup ? [backup] : [];
 }
 
 export function routeCheck(topo: Topology, what: string, args: string[], dev: string): Check {
@@ -91,7 +103,7 @@ export function behaviourChecks(topo: Topology): Check[] {
       const pref = preferredUplink(topo, f)!;
       checks.push(routeCheck(topo, `IPv${f} main default uses ${pref.name}`, [remote(f)], pref.interface));
     } else {
-      const members = model.uplinks.filter((u) => routable(u, f)).map((u) => u.interface);
+      const members = balanceMembers(topo, f).map((u) => u.interface);
       const seen = hashedDevices(topo, remote(f), 64);
       const ok = members.every((m) => seen.has(m)) && [...seen].every((d) => members.includes(d));
       checks.push({ what: `IPv${f} flows are spread over ${members.join(", ")}`, ok, detail: `64 TCP flows used ${[...seen].sort().join(", ") || "nothing"}` });
@@ -134,7 +146,7 @@ export function behaviourChecks(topo: Topology): Check[] {
   // NAT for the rest of the LAN through the main default.
   for (const lan of topo.lans) {
     if (!lan.generic) continue;
-    const via = model.mode === "failover" ? [preferredUplink(topo, 4)] : model.uplinks.filter((u) => u.default && routable(u, 4));
+    const via = model.mode === "failover" ? [preferredUplink(topo, 4)] : balanceMembers(topo, 4);
     if (via.every((u) => u && u.nat !== "none"))
       checks.push(pingCheck(topo, `LAN host ${lan.generic} reaches the internet through NAT`, lan.role, REMOTE4, lan.generic));
   }

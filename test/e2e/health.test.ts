@@ -12,10 +12,10 @@ import { installed, labUnavailable, sleep } from "./lab.js";
 import { Ifupdown, killSwitch, Networkd, settle } from "./stacks.js";
 import { withHost } from "./stacks.js";
 import { hasLeases } from "./leases.js";
-import { expectRules, planRules, ready, render } from "./proofs.js";
+import { expectRules, planRules, ready, render, tally } from "./proofs.js";
 import { kernelRules } from "./checks.js";
 import type { Plan } from "../../src/plan/types.js";
-import { deadProviderProof, health, steadyUnderLossProof } from "./health.js";
+import { backupProof, deadProviderProof, health, steadyUnderLossProof } from "./health.js";
 import { Prober } from "./health-lab.js";
 import type { Topology } from "./topology.js";
 
@@ -35,6 +35,7 @@ const SHORT_LOSS_S = 10;
 afterAll(() => {
   if (missing) return;
   console.log(`health checks (provider dead -> traffic moved; back -> traffic back):\n  ${health.map((h) => `${h.label} ${h.uplink}: ${h.downMs} ms / ${h.upMs} ms`).join("\n  ")}`);
+  console.log(`backups:\n  ${tally.switches.filter((s) => s.includes("(backup)")).join("\n  ")}`);
 });
 
 /** Every planned rule is in the kernel (the health checks' own may be there too). */
@@ -61,6 +62,7 @@ describe.skipIf(!!missing)("health checks on real stacks", () => {
       expect(lsm.running(), `lsm runs: ${lsm.execStart()}`).toBe(true);
       expect(lsm.events(), `${label}: no uplink down at the start`).toEqual([]);
       await deadProviderProof(topo, lsm, label, LIMITS, whileDown, root);
+      await backupProof(topo, lsm, label, LIMITS, root);
       await steadyUnderLossProof(topo, lsm, label, lossS);
       lsm.stop();
       expectRules(topo, plan);

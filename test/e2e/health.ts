@@ -7,7 +7,7 @@ import type { Uplink } from "../../src/model/types.js";
 import { readText, sleep, waitFor } from "./lab.js";
 import { REMOTE4, type Topology } from "./topology.js";
 import { devicesInUse, expectedInUse, sameSet, tally } from "./proofs.js";
-import { dropAt, type EventSource, killUpstream, longLivedTcp, reviveUpstream, selectedBy, TCP_PORT, trackedEvents, trackedThrough } from "./health-lab.js";
+import { dropAt, echoSessions, type EventSource, killUpstream, longLivedTcp, reviveUpstream, selectedBy, TCP_PORT, trackedEvents, trackedThrough } from "./health-lab.js";
 
 /**
  * Each checked uplink's provider dies behind its live link: traffic and the
@@ -151,3 +151,69 @@ export async function steadyUnderLossProof(topo: Topology, prober: EventSource, 
 
 export const health: { label: string; uplink: string; downMs: number; upMs: number }[] = [];
 
+
+/**
+ * A backup uplink stands by while any other uplink can carry traffic (no
+ * LAN packet reaches its ISP), carries everything once every other
+ * provider is dead (within the health bound), and hands it back when the
+ * first of them is up again after its hold: within 2 s no connection is
+ * tracked through the backup any more and a LAN host's new connection
+ * leaves by the uplink that is back. Records the times.
+ */
+export async function backupProof(topo: Topology, prober: EventSource, label: string, limits: { downMs: number; upMs: number }, dir: string): Promise<void> {
+  const { lab, model } = topo;
+  const backup = model.uplinks.find((u) => u.backup && u.addresses.some((a) => a.family === 4));
+  const primaries = model.uplinks.filter((u) => u.default && !u.backup);
+  const lan = topo.lans.find((l) => l.generic);
+  if (!backup || !lan || primaries.some((u) => !u.check)) return;
+  const address = backup.addresses.find((a) => a.family === 4)!.address;
+  const rx = (u: Uplink) => lab.rxPackets("net", topo.ispOf.get(u.name)!.netDev);
+  const before = devicesInUse(topo);
+  const lanPing = () => lab.ping(lan.role, REMOTE4, { from: lan.generic, count: 5, waitS: 2 });
+
+  // standing by: 32 flows never hashed onto it, and the LAN's packets never reach its ISP
+  expect(before.has(backup.interface), `${label}: ${backup.name} carries none of the main table's flows (${[...before].join(",")})`).toBe(false);
+  const idle = rx(backup);
+  expect(lanPing(), `${label}: the LAN reaches the internet`).toBe(true);
+  expect(rx(backup) - idle, `${label}: LAN packets that reached ${backup.name}'s ISP while the others are healthy`).toBe(0);
+
+  // every other provider dead: everything on the backup
+  prober.clearEvents();
+  const t0 = Date.now();
+  for (const u of primaries) killUpstream(topo, u);
+  const onBackup = () => sameSet(devicesInUse(topo), new Set([backup.interface])) && primaries.every((u) => prober.events().includes(`${u.name} down ${u.interface}`));
+  const moved = await waitFor(onBackup, limits.downMs + 5000, 20);
+  const downMs = Date.now() - t0;
+  expect(moved, `${label}: every provider but ${backup.name}'s dead: traffic on ${backup.interface} (now ${[...devicesInUse(topo)].join(",")}); events: ${prober.events().join("; ")}\n${prober.log()}`).toBe(true);
+  expect(downMs, `${label}: every other provider dead -> traffic on ${backup.name}`).toBeLessThanOrEqual(limits.downMs);
+  const busy = rx(backup);
+  expect(lanPing(), `${label}: the LAN reaches the internet through ${backup.name}`).toBe(true);
+  expect(rx(backup) - busy, `${label}: LAN packets through ${backup.name}'s ISP`).toBeGreaterThan(0);
+  const port = TCP_PORT + 1;
+  const flow = ["-p", "tcp", "--dport", String(port)];
+  const [session] = echoSessions(topo, { server: "net", client: lan.role, to: REMOTE4, port, froms: [lan.generic], dir });
+  try {
+    expect(await waitFor(() => trackedThrough(topo, address, flow).length > 0, 5000, 100), `${label}: a LAN host's connection tracked through ${backup.name} (${session.log()})`).toBe(true);
+
+    // the first provider back: after its hold, the backup's turn ends
+    const first = primaries[0];
+    reviveUpstream(topo, first);
+    const back = await waitFor(() => prober.events().includes(`${first.name} up ${first.interface}`), limits.upMs + first.check!.hold * 1000 + 5000, 20);
+    const backAt = Date.now();
+    expect(back, `${label}: ${first.name} up again; events: ${prober.events().join("; ")}`).toBe(true);
+    const gone = await waitFor(() => trackedThrough(topo, address, flow).length === 0, 2000, 20);
+    const goneMs = Date.now() - backAt;
+    expect(gone, `${label}: ${first.name} back: no connection tracked through ${backup.name} within 2 s (${trackedThrough(topo, address, flow).join(",")})`).toBe(true);
+    expect(lab.routeGet("host", [REMOTE4, "from", lan.generic, "iif", lan.interface])?.dev, `${label}: a LAN host's new connection leaves by ${first.name}`).toBe(first.interface);
+    const [carried, idleAgain] = [rx(first), rx(backup)];
+    expect(lanPing(), `${label}: the LAN reaches the internet through ${first.name}`).toBe(true);
+    expect([rx(first) - carried > 0, rx(backup) - idleAgain], `${label}: LAN packets through ${first.name}'s ISP, and through ${backup.name}'s`).toEqual([true, 0]);
+    const figure = `no connection tracked through it ${goneMs} ms after ${first.name}'s up`;
+    tally.switches.push(`${label}: ${backup.name} (backup): every other provider dead -> on it in ${downMs} ms; ${first.name} back after its hold of ${first.check!.hold} s -> ${figure}`);
+  } finally {
+    session.stop();
+    for (const u of primaries.slice(1)) reviveUpstream(topo, u);
+  }
+  expect(await waitFor(() => sameSet(devicesInUse(topo), before), limits.upMs + 15_000, 50), `${label}: every provider back: traffic on ${[...before].join(",")}`).toBe(true);
+  prober.clearEvents();
+}

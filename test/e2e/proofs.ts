@@ -8,7 +8,7 @@ import type { Plan } from "../../src/plan/types.js";
 import type { Family, Model } from "../../src/model/types.js";
 import { waitFor } from "./lab.js";
 import { REMOTE4, REMOTE6, type Topology } from "./topology.js";
-import { hashedDevices, kernelRules, preferredUplink, sample, type Check } from "./checks.js";
+import { balanceMembers, hashedDevices, kernelRules, metricOf, preferredUplink, sample, type Check } from "./checks.js";
 import { countFlows } from "./flows.js";
 import { writeAdminInterfaces } from "./stacks.js";
 import { existsSync, mkdtempSync } from "node:fs";
@@ -66,8 +66,10 @@ export function expectChecks(checks: Check[]): void {
   tally.checks += checks.length;
 }
 
-export const ifaceOrder = (model: Model): string[] => {
-  const sorted = model.mode === "failover" ? [...model.uplinks].sort((a, b) => (a.metric ?? 100 + a.index) - (b.metric ?? 100 + b.index)) : model.uplinks;
+/** The interfaces of main-table traffic in the order a cascade cuts them: failover by metric; balance in list order, backups last. */
+export const ifaceOrder = (topo: Topology): string[] => {
+  const { model } = topo;
+  const sorted = model.mode === "failover" ? [...model.uplinks].sort((a, b) => metricOf(topo, a) - metricOf(topo, b)) : [...model.uplinks.filter((u) => !u.backup), ...model.uplinks.filter((u) => u.backup)];
   // selector-only uplinks (default: false) never carry main-table traffic
   return [...new Set(sorted.filter((u) => u.default && u.addresses.some((a) => a.family === 4)).map((u) => u.interface))];
 };
@@ -85,7 +87,7 @@ export function devicesInUse(topo: Topology): Set<string> {
 
 export function expectedInUse(topo: Topology, down: string[]): Set<string> {
   if (topo.model.mode === "failover") return new Set([preferredUplink(topo, 4, down)!.interface]);
-  return new Set(ifaceOrder(topo.model).filter((i) => !down.includes(i)));
+  return new Set(balanceMembers(topo, 4, down).map((u) => u.interface));
 }
 
 export const sameSet = (a: Set<string>, b: Set<string>) => a.size === b.size && [...a].every((x) => b.has(x));
@@ -131,7 +133,7 @@ async function selectorOnlyHoldsNoDefault(topo: Topology, label: string, default
  * the expected uplink(s) within limitMs. Records each switch time.
  */
 export async function failoverCascade(topo: Topology, label: string, limitMs: number): Promise<void> {
-  const order = ifaceOrder(topo.model);
+  const order = ifaceOrder(topo);
   await selectorOnlyHoldsNoDefault(topo, label, order, limitMs);
   if (order.length < 2) return;
   const down: string[] = [];
@@ -215,7 +217,7 @@ export async function flowsByWeight(topo: Topology, root: string, label: string)
   const n = 256;
   const { bySource, failed } = await countFlows(topo, root, REMOTE4, n);
   expect(failed, `${label}: flows that failed`).toBe(0);
-  const members = model.uplinks.filter((u) => u.addresses.some((a) => a.family === 4));
+  const members = model.uplinks.filter((u) => !u.backup && u.addresses.some((a) => a.family === 4));
   const total = members.reduce((s, u) => s + u.weight, 0);
   const report: string[] = [];
   for (const u of members) {

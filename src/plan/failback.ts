@@ -1,0 +1,18 @@
+// Backup uplinks: whose return ends a backup's turn, and whose tracked
+// connections go then (so that they reconnect through the uplink that is back).
+import type { Model } from "../model/types.js";
+import type { PlanFailback, PlanLease } from "./types.js";
+
+export function failbackPlan(model: Model, leases: PlanLease[]): PlanFailback | undefined {
+  const backups = model.uplinks.filter((u) => u.backup);
+  if (backups.length === 0) return undefined;
+  return {
+    backups: backups.map((u) => u.name),
+    primaries: model.uplinks.filter((u) => u.default && !u.backup).map((u) => u.name),
+    flush: backups.map((u) => ({
+      uplink: u.name,
+      addresses: u.addresses.map((a) => a.address),
+      leases: leases.filter((l) => l.uplink === u.name).map((l) => l.state),
+    })),
+  };
+}
