@@ -632,10 +632,10 @@ export function bootSuite(codename: Release["codename"], part: "static" | "lease
       if (needsVlan(written)) continue; // proven by networkd reading its files (stacks-suite.ts): this kernel has no 8021q driver
       const model = concreteModel(written, labLeases(written));
       for (const stack of stacksFor(release!, model, buildPlan(model))) {
-        if (mine()) it(`${scenario}: ${stack}`, () => bootProof(release!, scenario, written, stack), 300_000);
+        if (mine()) it(`${scenario}: ${stack}`, () => bootProof(release!, scenario, written, stack), 600_000);
       }
     }
     for (const stack of release && part === "lease-proofs" ? (["ifupdown", "networkd"] as const) : [])
-      if (mine()) it(`leases: a renumbering ISP, a refused renewal, ten down/up cycles: ${stack}`, () => leaseProof(release!, stack), 300_000);
+      if (mine()) it(`leases: a renumbering ISP, a refused renewal, ten down/up cycles: ${stack}`, () => leaseProof(release!, stack), 600_000);
   });
 }
