@@ -222,6 +222,8 @@ export async function backupProof(topo: Topology, prober: EventSource, label: st
     session.stop();
     for (const u of primaries.slice(1)) reviveUpstream(topo, u);
   }
-  expect(await waitFor(() => sameSet(devicesInUse(topo), before), limits.upMs + 15_000, 50), `${label}: every provider back: traffic on ${[...before].join(",")}`).toBe(true);
+  // every change reported (event.d runs in the background, after the traffic moved) before the events are cleared
+  const reported = () => primaries.every((u) => prober.events().includes(`${u.name} up ${u.interface}`));
+  expect(await waitFor(() => sameSet(devicesInUse(topo), before) && reported(), limits.upMs + 15_000, 50), `${label}: every provider back: traffic on ${[...before].join(",")}; events: ${prober.events().join("; ")}`).toBe(true);
   prober.clearEvents();
 }
