@@ -2,6 +2,7 @@
 // connections go then (so that they reconnect through the uplink that is back).
 import type { Model } from "../model/types.js";
 import type { PlanFailback, PlanLease } from "./types.js";
+import { leaseStates } from "./leases.js";
 
 export function failbackPlan(model: Model, leases: PlanLease[]): PlanFailback | undefined {
   const backups = model.uplinks.filter((u) => u.backup);
@@ -12,7 +13,7 @@ export function failbackPlan(model: Model, leases: PlanLease[]): PlanFailback | 
     flush: backups.map((u) => ({
       uplink: u.name,
       addresses: u.addresses.map((a) => a.address),
-      leases: leases.filter((l) => l.uplink === u.name).map((l) => l.state),
+      leases: leaseStates(leases, u.name),
     })),
   };
 }

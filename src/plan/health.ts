@@ -4,6 +4,7 @@
 // renewal, an ifup or a networkd restart cannot bring a dead uplink back.
 import type { Family, Model } from "../model/types.js";
 import { isReplyRule, ruleSelector, slotAfter, slotBefore } from "./rules.js";
+import { leaseStates } from "./leases.js";
 import type { PlanBypass, PlanCheck, PlanHealth, PlanLease, PlanMultipath, PlanRule, PlanSkip } from "./types.js";
 
 /** Before the main table (32766), after every selector band: where traffic for the main table is turned away from dead uplinks. */
@@ -60,7 +61,7 @@ export function healthPlan(model: Model, x: HealthInputs): PlanHealth | undefine
       // fallback: false lands the jump on the kill switch's rule instead
       lands: u.fallback ? [...new Map(skips.map((k) => [`${k.family} ${k.land}`, { family: k.family, priority: k.land }])).values()] : [],
       addresses: u.addresses.map((a) => a.address),
-      leases: x.leases.filter((l) => l.uplink === u.name).map((l) => l.state),
+      leases: leaseStates(x.leases, u.name),
     };
   });
   // a family no uplink routes needs no bypass

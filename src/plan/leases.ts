@@ -27,6 +27,12 @@ export interface LeaseContext {
   route: (r: Omit<PlanRoute, "destination" | "tableName" | "onlink" | "scopeLink" | "via" | "src" | "metric"> & Partial<PlanRoute>) => PlanRoute;
 }
 
+/** Why an uplink's main default is where it is, for the rendered comment. */
+export const mainDefaultWhy = (u: Uplink) => `${u.name}: main default, ${u.backup ? "after every uplink that is not a backup" : "failover order"}`;
+
+/** The state files (in the state folder) of an uplink's leases. */
+export const leaseStates = (leases: PlanLease[], uplink: string) => leases.filter((l) => l.uplink === uplink).map((l) => l.state);
+
 export function leasePlan(model: Model, c: LeaseContext): PlanLease[] {
   const out: PlanLease[] = [];
   for (const u of model.uplinks) {
@@ -46,7 +52,7 @@ export function leasePlan(model: Model, c: LeaseContext): PlanLease[] {
             .filter((o) => o !== u && hasFamily(o, f))
             .map((o) => c.route({ ...common, to: LEASE_VARS.net, scopeLink: true, table: c.table(o), why: `${o.name}: network of uplink ${u.name}` }));
       const metric = c.metric(u);
-      const failoverDefault = metric === undefined ? undefined : c.route({ ...common, to: "default", ...path, table: MAIN_TABLE, metric, why: `${u.name}: main default, ${u.backup ? "after every uplink that is not a backup" : "failover order"}` });
+      const failoverDefault = metric === undefined ? undefined : c.route({ ...common, to: "default", ...path, table: MAIN_TABLE, metric, why: mainDefaultWhy(u) });
       // The stack installs the advertised default router in main itself (and
       // drops it when the router's lifetime ends): it gets the uplink's metric.
       const byStack = l.source === "slaac";

@@ -2,6 +2,7 @@
 // uplink-event script writes them for, and where. Written by the script on
 // every event and by gen-hooks-metrics.service on every link change.
 import type { PlanLease, PlanMetrics, PlanUplink } from "./types.js";
+import { leaseStates } from "./leases.js";
 
 /** The folder Debian's prometheus-node-exporter reads (--collector.textfile.directory). */
 export const METRICS_FILE = "/var/lib/prometheus/node-exporter/gen-hooks.prom";
@@ -12,6 +13,6 @@ export function metricsPlan(uplinks: PlanUplink[], leases: PlanLease[]): PlanMet
   return {
     file: METRICS_FILE,
     unit: METRICS_UNIT,
-    uplinks: uplinks.map((u) => ({ name: u.name, dev: u.interface, leases: leases.filter((l) => l.uplink === u.name).map((l) => l.state) })),
+    uplinks: uplinks.map((u) => ({ name: u.name, dev: u.interface, leases: leaseStates(leases, u.name) })),
   };
 }

@@ -5,7 +5,7 @@ import { overlaps } from "../model/addr.js";
 import { destinationTableName, killTableName } from "../model/validate.js";
 import type { Plan, PlanDestinationSet, PlanFamilyBlock, PlanInterface, PlanMultipath, PlanRoute, PlanRule, PlanTable, PlanUplink } from "./types.js";
 import { hasFamily as has, learns, routable } from "../model/uplink.js";
-import { EVENT_SCRIPT, leasePlan } from "./leases.js";
+import { EVENT_SCRIPT, leasePlan, mainDefaultWhy } from "./leases.js";
 import { healthPlan } from "./health.js";
 import { killSwitchPlan } from "./killswitch.js";
 import { metricsPlan } from "./metrics.js";
@@ -157,7 +157,7 @@ export function buildPlan(model: Model): Plan {
         route({ family: f, to: "default", dev: u.interface, src, table, ...viaFields, why: `${u.name}: default` });
         const metric = mainMetric(u);
         if (metric !== undefined)
-          route({ family: f, to: "default", dev: u.interface, src, table: MAIN_TABLE, metric, ...viaFields, why: `${u.name}: main default, ${u.backup ? "after every uplink that is not a backup" : "failover order"}` });
+          route({ family: f, to: "default", dev: u.interface, src, table: MAIN_TABLE, metric, ...viaFields, why: mainDefaultWhy(u) });
         const pinned = u.destinations.filter((d) => d.family === f);
         const pinnedWhy = `${u.name}: pinned destination`;
         if (pinned.length > 0) {
