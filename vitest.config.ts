@@ -5,8 +5,8 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     // Files run side by side: every lab names its namespaces after its
-    // process, and the booted lab has five files per release (static and
-    // leased uplinks in halves, the lease proofs). Six workers on a 2-core
+    // process, and the booted lab has six files per release (static and
+    // leased uplinks in halves, the lease proofs, health quality). Six workers on a 2-core
     // machine: the lab files spend most of their time waiting on booting
     // containers, timers and probes.
     fileParallelism: true,

@@ -2,12 +2,16 @@
 // ifupdown and on networkd with lsm as gen-hooks-health.service runs it. The
 // preferred ISP's upstream dies RUNS times (its link stays up) and comes
 // back: the time to traffic on the other uplink, and back. Then 30 s of 10%
-// random probe loss: the state changes. The peer is the "simple script" of
-// seed 001: a ping every 0.5 s through the link (ping -I IFACE), three misses
-// take the uplink's default out of main, one answer puts it back.
+// random probe loss, and 60 s of 30 % with the fixture's rule of probes lost
+// in a row alone: the state changes. Then fibre with loss
+// thresholds (20 %/5 %, fixtures/health-quality): the time from 30 % loss
+// starting to the switch, and from its end to the way back. The peer is the
+// "simple script" of seed 001: a ping every 0.5 s through the link (ping -I
+// IFACE), three misses take the uplink's default out of main, one answer puts
+// it back; it too gets 60 s of 30 % loss.
 // Prints JSON (medians and every run). usage (as root): vite-node bench/health.ts [RUNS]
 import { execFileSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadModelFile } from "../src/model/load.js";
@@ -21,6 +25,7 @@ const runs = Number(process.argv[2] ?? 5);
 const bin = new URL("../dist/gen-hooks.cjs", import.meta.url).pathname;
 const modelPath = new URL("../fixtures/health-failover/model.yaml", import.meta.url).pathname;
 const LOSS_S = 30;
+const HEAVY_LOSS_S = 60;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const uses = (topo: Topology, dev: string) => topo.lab.routeGet("host", [REMOTE4])?.dev === dev;
@@ -44,6 +49,29 @@ async function cycles(topo: Topology, said: (state: string) => boolean, dbg: () 
     reviveUpstream(topo, fibre);
     if (!(await waitFor(() => uses(topo, "eth1") && said("up"), 20_000, 20))) throw new Error(`run ${i + 1}: traffic never came back to eth1`);
     out.upMs.push(Date.now() - t);
+    await sleep(1000);
+  }
+  return out;
+}
+
+/** 30 % of fibre's probes lost until traffic moved and lsm said so; then none until it is back. */
+async function lossCycles(topo: Topology, lsm: Prober): Promise<{ outMs: number[]; backMs: number[] }> {
+  const fibre = topo.model.uplinks[0];
+  const out = { outMs: [] as number[], backMs: [] as number[] };
+  const runsHere = Math.max(1, Math.ceil(runs / 2));
+  for (let i = 0; i < runsHere; i++) {
+    lsm.clearEvents();
+    let t = Date.now();
+    const undo = dropAt(topo, fibre.check!.targets, 30);
+    try {
+      if (!(await waitFor(() => uses(topo, "eth2") && lsm.events().includes("fibre down eth1"), 90_000, 20))) throw new Error(`loss run ${i + 1}: traffic never left eth1 at 30 % loss (${lsm.events().join(",")})`);
+      out.outMs.push(Date.now() - t);
+    } finally {
+      undo();
+    }
+    t = Date.now();
+    if (!(await waitFor(() => uses(topo, "eth1") && lsm.events().includes("fibre up eth1"), 90_000, 20))) throw new Error(`loss run ${i + 1}: traffic never came back to eth1`);
+    out.backMs.push(Date.now() - t);
     await sleep(1000);
   }
   return out;
@@ -83,13 +111,16 @@ async function main() {
   }
   const model = validateModel(loadModelFile(modelPath));
   const dir = mkdtempSync(join(tmpdir(), "gh-bench-health-"));
-  const out: Record<string, unknown> = { runs, lossS: LOSS_S };
+  const qualityPath = new URL("../fixtures/health-quality/model.yaml", import.meta.url).pathname;
+  const qualityModel = validateModel(loadModelFile(qualityPath));
+  const out: Record<string, unknown> = { runs, lossS: LOSS_S, heavyLossS: HEAVY_LOSS_S, hold: model.uplinks[0].check!.hold };
+  const results: Record<string, Record<string, unknown>> = { ifupdown: {}, networkd: {} };
   try {
-    for (const stack of ["ifupdown", "networkd"] as const) {
-      const root = join(dir, stack);
-      execFileSync(process.execPath, [bin, "--target", "all", "--stack", stack, "--model", modelPath, "--root", root]);
+    for (const [stack, kind] of [["ifupdown", "plain"], ["networkd", "plain"], ["ifupdown", "quality"], ["networkd", "quality"]] as const) {
+      const root = join(dir, `${stack}-${kind}`);
+      execFileSync(process.execPath, [bin, "--target", "all", "--stack", stack, "--model", kind === "plain" ? modelPath : qualityPath, "--root", root]);
       if (stack === "ifupdown") writeAdminInterfaces(root);
-      await withHost(model, root, async (topo) => {
+      await withHost(kind === "plain" ? model : qualityModel, root, async (topo) => {
         let networkd: Networkd | undefined;
         if (stack === "ifupdown") {
           const r = new Ifupdown(topo, root).up();
@@ -103,19 +134,31 @@ async function main() {
         lsm.start();
         await sleep(2000);
         if (!uses(topo, "eth1")) throw new Error(`${stack}: traffic is not on eth1 at the start: ${JSON.stringify(topo.lab.routeGet("host", [REMOTE4]))} ${topo.lab.sh("host", "ip rule; ip route")}`);
-        const ours = await cycles(topo, (state) => lsm.events().includes(`fibre ${state} eth1`) && (lsm.clearEvents(), true), () => `${lsm.running()} ${lsm.events().join(",")} ${lsm.log()}`);
-        lsm.clearEvents();
-        const undo = dropAt(topo, model.uplinks.flatMap((u) => u.check!.targets), 10);
-        await sleep(LOSS_S * 1000);
-        undo();
-        out[stack] = { downMs: median(ours.downMs), upMs: median(ours.upMs), all: ours, flapsAt10PercentLoss: lsm.events().length };
+        if (kind === "plain") {
+          const ours = await cycles(topo, (state) => lsm.events().includes(`fibre ${state} eth1`) && (lsm.clearEvents(), true), () => `${lsm.running()} ${lsm.events().join(",")} ${lsm.log()}`);
+          lsm.clearEvents();
+          let undo = dropAt(topo, model.uplinks.flatMap((u) => u.check!.targets), 10);
+          await sleep(LOSS_S * 1000);
+          undo();
+          const flapsAt10PercentLoss = lsm.events().length;
+          // today's rule alone (4 probes lost in a row) at 30 %: how often it flaps
+          lsm.clearEvents();
+          undo = dropAt(topo, model.uplinks[0].check!.targets, 30);
+          await sleep(HEAVY_LOSS_S * 1000);
+          undo();
+          const changesAt30PercentInARow = lsm.events().filter((e) => e.startsWith("fibre ")).length;
+          Object.assign(results[stack], { downMs: median(ours.downMs), upMs: median(ours.upMs), all: ours, flapsAt10PercentLoss, changesAt30PercentInARow });
+        } else {
+          const loss = await lossCycles(topo, lsm);
+          Object.assign(results[stack], { lossOutMs: median(loss.outMs), lossBackMs: median(loss.backMs), loss });
+        }
         lsm.stop();
         networkd?.stop();
       });
     }
     // the peer, on ifupdown
     {
-      const root = join(dir, "ifupdown");
+      const root = join(dir, "ifupdown-plain");
       await withHost(model, root, async (topo) => {
         // a fresh namespace: what ifupdown remembers of the run above is stale
         const ifupdown = new Ifupdown(topo, root);
@@ -127,14 +170,19 @@ async function main() {
         const peer: ChildProcess = topo.lab.spawn("host", ["sh", peerScript(dir, topo)], log);
         await sleep(1500);
         const times = await cycles(topo, () => true);
+        const before = readFileSync(log, "utf8").split("\n").filter(Boolean).length;
+        const undo = dropAt(topo, model.uplinks[0].check!.targets, 30);
+        await sleep(HEAVY_LOSS_S * 1000);
+        undo();
+        const changesAt30Percent = readFileSync(log, "utf8").split("\n").filter(Boolean).length - before;
         topo.lab.stop(peer);
-        out.peer = { downMs: median(times.downMs), upMs: median(times.upMs), all: times };
+        out.peer = { downMs: median(times.downMs), upMs: median(times.upMs), all: times, changesAt30Percent };
       });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log(JSON.stringify(out));
+  console.log(JSON.stringify({ ...out, ...results }));
 }
 
 main().catch((e) => {

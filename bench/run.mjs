@@ -188,13 +188,23 @@ if ("skipped" in health) rows.push(["health check, dead provider", `skipped: ${h
 else {
   const worst = (xs) => f(Math.max(...xs));
   const peer = `seed 001's ping loop (0.5 s, 3 misses): down ${f(health.peer.downMs)}, back ${f(health.peer.upMs)}`;
-  for (const stack of ["ifupdown", "networkd"])
-    rows.push([
-      `health check, ${stack}: dead provider -> traffic moved / back (median of ${health.runs}, max)`,
-      `${f(health[stack].downMs)} (${worst(health[stack].all.downMs)}) / ${f(health[stack].upMs)} (${worst(health[stack].all.upMs)}); ${health[stack].flapsAt10PercentLoss} state changes in ${health.lossS} s of 10% probe loss`,
-      "≤ 1.5 s / ≤ 3 s, 0 changes",
-      peer,
-    ]);
+  for (const stack of ["ifupdown", "networkd"]) {
+    const h = health[stack];
+    rows.push(
+      [
+        `health check, ${stack}: dead provider -> traffic moved / back, hold ${health.hold} s included (median of ${health.runs}, max)`,
+        `${f(h.downMs)} (${worst(h.all.downMs)}) / ${f(h.upMs)} (${worst(h.all.upMs)}); ${h.flapsAt10PercentLoss} state changes in ${health.lossS} s of 10% probe loss`,
+        `≤ 1.5 s / ≤ 3 s after the hold, 0 changes`,
+        peer,
+      ],
+      [
+        `health check, ${stack}: 30 % loss, loss-down 20 / loss-up 5 -> traffic moved / back after the loss ended (median of ${h.loss.outMs.length}, max)`,
+        `${f(h.lossOutMs)} (${worst(h.loss.outMs)}) / ${f(h.lossBackMs)} (${worst(h.loss.backMs)}); without thresholds (4 lost in a row): ${h.changesAt30PercentInARow} state changes in ${health.heavyLossS} s of 30 % loss`,
+        "out while the loss lasts",
+        `seed 001's ping loop: ${health.peer.changesAt30Percent} state changes in ${health.heavyLossS} s of 30 % loss`,
+      ],
+    );
+  }
 }
 if ("skipped" in hitless) rows.push(["apply of a pinned destination, pings lost", `skipped: ${hitless.skipped}`, "", ""]);
 else

@@ -27,6 +27,7 @@ interface IpRule {
   src?: string;
   srclen?: number;
   fwmark?: string;
+  fwmask?: string;
   uid_start?: number;
   uid_end?: number;
   table?: string;
@@ -94,8 +95,8 @@ export function readLease(stateDir: string, file: string): { address: string; pr
   return address ? { address, prefix, gateway: gateway || undefined } : undefined;
 }
 
-const ruleText = (r: { priority: number; from?: string; fwmark?: string; uidrange?: string }, table: string) =>
-  `rule ${r.priority}${r.from ? ` from ${r.from}` : ""}${r.fwmark ? ` fwmark ${r.fwmark}` : ""}${r.uidrange ? ` uidrange ${r.uidrange}` : ""} lookup ${table}`;
+const ruleText = (r: { priority: number; from?: string; fwmark?: string; fwmask?: string; uidrange?: string }, table: string) =>
+  `rule ${r.priority}${r.from ? ` from ${r.from}` : ""}${r.fwmark ? ` fwmark ${r.fwmark}${r.fwmask ? `/${r.fwmask}` : ""}` : ""}${r.uidrange ? ` uidrange ${r.uidrange}` : ""} lookup ${table}`;
 
 /** A kernel rule in the plan's words; the table by name when rt_tables names it, else by id. */
 const kernelRuleText = (r: IpRule, family: Family, names: Map<string, string>) =>
@@ -104,6 +105,8 @@ const kernelRuleText = (r: IpRule, family: Family, names: Map<string, string>) =
       priority: r.priority,
       from: r.src && r.src !== "all" ? `${r.src}/${r.srclen ?? (family === 4 ? 32 : 128)}` : undefined,
       fwmark: r.fwmark ? `0x${Number(r.fwmark).toString(16)}` : undefined,
+      // ip shows a mask only when it is not 0xffffffff
+      fwmask: r.fwmask && Number(r.fwmask) !== 0xffffffff ? `0x${Number(r.fwmask).toString(16)}` : undefined,
       uidrange: r.uid_start !== undefined ? `${r.uid_start}-${r.uid_end}` : undefined,
     },
     names.get(r.table ?? "") ?? r.table ?? "",

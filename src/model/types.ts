@@ -93,6 +93,8 @@ export interface Uplink {
   default: boolean;
   /** true: carries nothing while an uplink that is not a backup can; its main default follows theirs; no balance share. */
   backup: boolean;
+  /** A backup's tracked connections when an uplink that is not a backup is back: deleted (flush, the default) or left on it (keep); undefined when not given. */
+  failback?: "flush" | "keep";
   /** The link may appear after boot (a USB NIC): ifupdown raises it from udev's hotplug, not at boot. */
   hotplug: boolean;
   pass: PassThrough;

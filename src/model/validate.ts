@@ -17,6 +17,9 @@ export const RESERVED_TABLE_NAMES = ["unspec", "default", "main", "local", "gen-
 export const IFPLUGD_DEFAULTS = { delayUp: 0, delayDown: 10 };
 // loss 100 %/99 %: the loss counts out of the way, as before loss-down and loss-up existed;
 // hold 3 s: a link back for a moment or two does not pull the traffic back each time
+/** failback: keep marks the connections of the n-th such backup 0x80000000 + n * 0x01000000 (the top byte, ct mark and fwmark); the model's own marks stay below. */
+export const KEEP_MARK_BASE = 0x80000000;
+export const KEEP_MARK_MASK = 0xff000000;
 export const CHECK_DEFAULTS = { interval: 0.2, down: 4, up: 4, lossDown: 100, lossUp: 99, hold: 3 };
 const RESERVED_INTERFACES: Record<string, string> = {
   all: "net.ipv4.conf.all is the setting of every interface of the host",
@@ -189,6 +192,7 @@ interface RawUplink extends RawPassThrough {
   fallback?: boolean;
   default?: boolean;
   backup?: boolean;
+  failback?: Uplink["failback"];
   hotplug?: boolean;
 }
 interface RawModel {
@@ -319,6 +323,7 @@ function normalize(loaded: LoadedModel, raw: RawModel, issues: ModelIssue[]): Mo
       fallback: u.fallback ?? true,
       default: u.default ?? true,
       backup: u.backup ?? false,
+      failback: u.failback,
       hotplug: u.hotplug ?? false,
       pass: parsePassThrough(u, base, passIssue),
     };
@@ -439,6 +444,14 @@ function crossCheck(loaded: LoadedModel, model: Model, issues: ModelIssue[]): vo
     if (u.metric !== undefined)
       add(at(u, "metric"), `backup uplink '${u.name}' takes its metric after every other uplink's (backups in list order); remove metric`, "key");
   }
+  for (const u of model.uplinks)
+    if (!u.backup && u.failback !== undefined) add(at(u, "failback"), `failback is what happens to a backup's connections when an uplink that is not a backup is back, and uplink '${u.name}' is not a backup; remove failback, or add backup: true`, "key");
+  // failback: keep marks the backups' connections with the top bit of the mark (ct mark and fwmark)
+  const keeper = model.uplinks.find((u) => u.backup && u.failback === "keep");
+  if (keeper)
+    for (const u of model.uplinks)
+      if (u.mark !== undefined && u.mark >= KEEP_MARK_BASE)
+        add(at(u, "mark"), `mark 0x${u.mark.toString(16)} is in the range failback: keep of uplink '${keeper.name}' marks its connections with (0x${KEEP_MARK_BASE.toString(16)} and up); use a mark below 0x${KEEP_MARK_BASE.toString(16)}`);
   if (model.uplinks.length > 0 && model.uplinks.every((u) => u.backup || !u.default))
     add(at(model.uplinks.find((u) => u.backup) ?? model.uplinks[0], "backup"), `no uplink but a backup carries the main default: at least one uplink must be neither backup: true nor default: false`, "key");
 

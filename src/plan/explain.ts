@@ -61,6 +61,8 @@ interface SimRule {
   tableName: string;
   from?: string;
   fwmark?: number;
+  /** The mark's bits the rule looks at (0xffffffff: all). */
+  fwmask: number;
   uidrange?: [number, number];
   why: string;
 }
@@ -114,7 +116,7 @@ export function explain(plan: Plan, query: Query): Answer | { query: Query; fami
     });
 
   const rules: SimRule[] = [
-    { priority: 0, table: LOCAL_TABLE, tableName: "local", why: "local addresses" },
+    { priority: 0, table: LOCAL_TABLE, tableName: "local", fwmask: 0xffffffff, why: "local addresses" },
     ...plan.rules
       .filter((r) => r.family === family && !(r.from !== undefined && isLeaseVariable(r.from))) // a leased address is not known here
       .map((r) => ({
@@ -123,11 +125,12 @@ export function explain(plan: Plan, query: Query): Answer | { query: Query; fami
         tableName: r.tableName,
         from: r.from,
         fwmark: r.fwmark === undefined ? undefined : Number(r.fwmark),
+        fwmask: r.fwmask === undefined ? 0xffffffff : Number(r.fwmask),
         uidrange: r.uidrange === undefined ? undefined : (r.uidrange.split("-").map(Number) as [number, number]),
         why: r.why,
       })),
-    { priority: 32766, table: MAIN_TABLE, tableName: "main", why: "the main table" },
-    ...(family === 4 ? [{ priority: 32767, table: DEFAULT_TABLE, tableName: "default", why: "the default table" }] : []),
+    { priority: 32766, table: MAIN_TABLE, tableName: "main", fwmask: 0xffffffff, why: "the main table" },
+    ...(family === 4 ? [{ priority: 32767, table: DEFAULT_TABLE, tableName: "default", fwmask: 0xffffffff, why: "the default table" }] : []),
   ];
 
   // Like "ip route get": without a uid the kernel uses the caller's (root, 0)
@@ -135,7 +138,7 @@ export function explain(plan: Plan, query: Query): Answer | { query: Query; fami
   const uid = query.uid ?? (query.iif ? undefined : 0);
   for (const rule of rules) {
     if (rule.from !== undefined && (query.from === undefined || !contains(rule.from, query.from))) continue;
-    if (rule.fwmark !== undefined && rule.fwmark !== (query.mark ?? 0)) continue;
+    if (rule.fwmark !== undefined && ((query.mark ?? 0) & rule.fwmask) >>> 0 !== rule.fwmark) continue;
     if (rule.uidrange !== undefined && (uid === undefined || uid < rule.uidrange[0] || uid > rule.uidrange[1])) continue;
     const candidates = (tables.get(rule.table) ?? []).filter((r) => contains(r.prefix, to));
     if (candidates.length === 0) continue;
@@ -163,7 +166,7 @@ const prefixLength = (prefix: string) => Number(prefix.split("/")[1]);
 
 function selectorText(rule: SimRule): string {
   const parts = [rule.from ? `from ${rule.from}` : "from all"];
-  if (rule.fwmark !== undefined) parts.push(`fwmark 0x${rule.fwmark.toString(16)}`);
+  if (rule.fwmark !== undefined) parts.push(`fwmark 0x${rule.fwmark.toString(16)}${rule.fwmask === 0xffffffff ? "" : `/0x${rule.fwmask.toString(16)}`}`);
   if (rule.uidrange) parts.push(`uidrange ${rule.uidrange[0]}-${rule.uidrange[1]}`);
   return parts.join(" ");
 }

@@ -25,6 +25,8 @@ export interface LeaseContext {
   /** The metric of the uplink's main default (failover; a backup's in balance too), or undefined: none. */
   metric: (u: Uplink) => number | undefined;
   route: (r: Omit<PlanRoute, "destination" | "tableName" | "onlink" | "scopeLink" | "via" | "src" | "metric"> & Partial<PlanRoute>) => PlanRoute;
+  /** failback: keep: the mark of the connections that left by the uplink, or undefined. */
+  keepMark: (u: Uplink) => string | undefined;
 }
 
 /** Why an uplink's main default is where it is, for the rendered comment. */
@@ -59,7 +61,7 @@ export function leasePlan(model: Model, c: LeaseContext): PlanLease[] {
       const destTable = c.destinationTable(u);
       // SLAAC: the whole advertised /64, whose temporary (privacy) addresses are the uplink's too.
       const selector = l.source === "slaac" ? LEASE_VARS.net : LEASE_VARS.host;
-      const rules: PlanRule[] = uplinkRules(u, f, { table, destinationTable: destTable, tableName: c.tableName }, [selector], true);
+      const rules: PlanRule[] = uplinkRules(u, f, { table, destinationTable: destTable, tableName: c.tableName, keepMark: c.keepMark(u) }, [selector], true);
       const pinned = u.destinations.filter((d) => d.family === f);
       // the script adds a route with one ip process, as an ifupdown hook does
       const inline = pinned.length <= IFUPDOWN_INLINE_MAX;

@@ -15,6 +15,7 @@ import { HEALTH_TABLE_NAME, MAIN_TABLE, allocateMetrics, allocateTables } from "
 import { IFUPDOWN_INLINE_MAX, NETWORKD_INLINE_MAX, ROUTES_DIR } from "./sets.js";
 import { sysctlPlan } from "./sysctl.js";
 import { natPlan } from "./nat.js";
+import { keepMarks, keepPlan } from "./keep.js";
 import { mergePassThrough } from "../model/passthrough.js";
 import { vlanOf, vlanParents } from "./vlan.js";
 
@@ -141,6 +142,7 @@ export function buildPlan(model: Model): Plan {
     }
   }
 
+  const keeps = keepMarks(model);
   const rules: PlanRule[] = [];
   const multipath: PlanMultipath[] = [];
   const destinationSets: PlanDestinationSet[] = [];
@@ -178,7 +180,7 @@ export function buildPlan(model: Model): Plan {
           destinationSets.push(set);
         }
       }
-      const own = uplinkRules(u, f, { table, destinationTable: destTable, tableName: (id) => tableName.get(id)! }, u.addresses.filter((a) => a.family === f).map((a) => a.host), routable(u, f));
+      const own = uplinkRules(u, f, { table, destinationTable: destTable, tableName: (id) => tableName.get(id)!, keepMark: keeps.get(u.name) }, u.addresses.filter((a) => a.family === f).map((a) => a.host), routable(u, f));
       rules.push(...own);
       block(u.interface, f).rules.push(...own);
     }
@@ -190,6 +192,7 @@ export function buildPlan(model: Model): Plan {
     tableName: (id) => tableName.get(id)!,
     metric: mainMetric,
     route: (r) => fullRoute(r),
+    keepMark: (u) => keeps.get(u.name),
   });
   for (const l of leases) rules.push(...l.rules);
 
@@ -278,6 +281,7 @@ export function buildPlan(model: Model): Plan {
     },
     sysctl,
     nat: natPlan(model),
+    keep: keepPlan(model),
     ifplugd: model.options.ifplugd && {
       interfaces: ordered.filter((i) => i.role === "uplink" && i.watch).map((i) => i.name),
       args: `-q -f -u${model.options.ifplugd.delayUp} -d${model.options.ifplugd.delayDown} -w -I`,

@@ -2,6 +2,7 @@
 // hooks and the uplink-event script (learned addresses) add the same rules.
 import type { Family, Uplink } from "../model/types.js";
 import type { PlanRule } from "./types.js";
+import { KEEP_MASK } from "./keep.js";
 
 /**
  * Rule priorities: one band per selector, uplink index within the band.
@@ -23,6 +24,8 @@ export interface RuleTables {
   table: number;
   destinationTable?: number;
   tableName: (id: number) => string;
+  /** failback: keep: the mark of the connections that left by the uplink (keep.ts). */
+  keepMark?: string;
 }
 
 /**
@@ -33,11 +36,14 @@ export interface RuleTables {
 export function uplinkRules(u: Uplink, f: Family, t: RuleTables, hosts: string[], routable: boolean): PlanRule[] {
   const out: PlanRule[] = [];
   const rule = (r: Omit<PlanRule, "uplink" | "tableName" | "family">) =>
-    out.push({ from: undefined, fwmark: undefined, uidrange: undefined, ...r, family: f, uplink: u.name, tableName: t.tableName(r.table) });
+    out.push({ from: undefined, fwmark: undefined, fwmask: undefined, uidrange: undefined, ...r, family: f, uplink: u.name, tableName: t.tableName(r.table) });
   if (t.destinationTable !== undefined && u.destinations.some((d) => d.family === f))
     rule({ priority: rulePriority(PRIORITY.destinations, u.index), table: t.destinationTable, why: `${u.name}: pinned destinations first` });
   if (u.mark !== undefined && routable)
     rule({ priority: rulePriority(PRIORITY.mark, u.index), table: t.table, fwmark: `0x${u.mark.toString(16)}`, why: `${u.name}: fwmark` });
+  // a backup has no mark of the model's own (validate.ts): its slot in the band is free
+  if (t.keepMark !== undefined && routable)
+    rule({ priority: rulePriority(PRIORITY.mark, u.index), table: t.table, fwmark: t.keepMark, fwmask: KEEP_MASK, why: `${u.name}: the connections that left by it stay (failback: keep)` });
   for (const host of hosts) rule({ priority: rulePriority(PRIORITY.from, u.index), table: t.table, from: host, why: `${u.name}: replies from its ${host === "$net" ? "advertised prefix" : "address"}` });
   if (routable)
     for (const r of u.users)
@@ -47,8 +53,8 @@ export function uplinkRules(u: Uplink, f: Family, t: RuleTables, hosts: string[]
   return out;
 }
 
-/** A rule's selector as ip rule takes it: " fwmark 0x1", " uidrange 1001-1001", "" (a destination table's rule selects every packet). */
-export const ruleSelector = (r: PlanRule) => `${r.from ? ` from ${r.from}` : ""}${r.fwmark ? ` fwmark ${r.fwmark}` : ""}${r.uidrange ? ` uidrange ${r.uidrange}` : ""}`;
+/** A rule's selector as ip rule takes it: " fwmark 0x1", " fwmark 0x80000000/0xff000000", " uidrange 1001-1001", "" (a destination table's rule selects every packet). */
+export const ruleSelector = (r: PlanRule) => `${r.from ? ` from ${r.from}` : ""}${r.fwmark ? ` fwmark ${r.fwmark}${r.fwmask ? `/${r.fwmask}` : ""}` : ""}${r.uidrange ? ` uidrange ${r.uidrange}` : ""}`;
 
 /** The free slots beside an uplink's rule: before it a health check's jump, after it where the jump lands (the kill switch's rule, or a nop). */
 export const slotBefore = (r: PlanRule) => r.priority - 1;

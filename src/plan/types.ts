@@ -30,6 +30,8 @@ export interface PlanRule {
   tableName: string;
   from?: string;
   fwmark?: string; // 0x1
+  /** The bits of the mark the rule looks at (failback: keep's rules); all of them when undefined. */
+  fwmask?: string;
   uidrange?: string; // 500-500
   uplink: string;
   why: string;
@@ -292,16 +294,27 @@ export interface Plan {
   keepForeign: { rules: boolean; routes: boolean };
   sysctl: PlanSysctl[];
   nat: PlanNat[];
+  /** Backups whose connections stay on them (failback: keep). */
+  keep: PlanKeep[];
   /** ifplugd's settings, when the model uses ifplugd (options.ifplugd). */
   ifplugd?: { interfaces: string[]; args: string };
 }
 
+/** A backup with failback: keep: the mark of the connections that left by it (ct mark, and fwmark of their packets from the LAN). */
+export interface PlanKeep {
+  uplink: string;
+  dev: string;
+  mark: string;
+  mask: string;
+  /** The mark's other bits (the admin's), kept when the keep byte is set. */
+  rest: string;
+}
+
 /** Backup uplinks (backup: true), when the model has some. */
 export interface PlanFailback {
-  backups: string[];
   /** The uplinks that are neither backups nor selector-only: one of them up again while none was ends the backups' turn. */
   primaries: string[];
-  /** The backups: their fixed addresses and the state files of their leases (their tracked connections reply to these). */
+  /** The backups whose connections go (failback: flush): their fixed addresses and the state files of their leases (their tracked connections reply to these). */
   flush: { uplink: string; addresses: string[]; leases: string[] }[];
 }
 

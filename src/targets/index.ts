@@ -162,7 +162,7 @@ export const targets: Target[] = [
   },
   {
     name: "nftables",
-    summary: "/etc/nftables.d/gen-hooks.nft: source NAT per uplink (table inet gen_hooks), loaded at boot and after every nftables.service reload by gen-hooks-nftables.service",
+    summary: "/etc/nftables.d/gen-hooks.nft: source NAT per uplink and the marks of backups that keep their connections (table inet gen_hooks), loaded at boot and after every nftables.service reload by gen-hooks-nftables.service",
     files: (plan) => [
       { path: NFT_FILE, template: "nftables/gen-hooks.nft.hbs", context: base(plan) },
       { path: NFT_UNIT, template: "nftables/gen-hooks-nftables.service.hbs", context: { ...base(plan), nftFile: NFT_FILE } },

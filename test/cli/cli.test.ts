@@ -86,7 +86,7 @@ describe("command line", () => {
     const r = runBin(["--target", "all", "--model", model, "--root", root]);
     expect(r.status).toBe(2);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toBe(`${model}:6:5: uplinks[0].wieght: unknown key 'wieght'; did you mean 'weight'? Allowed: name, interface, address, gateway, onlink, table, metric, weight, mark, users, sources, destinations, destination-lists, nat, watch, check, default, backup, hotplug, fallback, ifupdown, networkd\n      wieght: 2\n      ^\n`);
+    expect(r.stderr).toBe(`${model}:6:5: uplinks[0].wieght: unknown key 'wieght'; did you mean 'weight'? Allowed: name, interface, address, gateway, onlink, table, metric, weight, mark, users, sources, destinations, destination-lists, nat, watch, check, default, backup, failback, hotplug, fallback, ifupdown, networkd\n      wieght: 2\n      ^\n`);
     expect(existsSync(root)).toBe(false);
   });
 

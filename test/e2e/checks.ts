@@ -155,13 +155,13 @@ export function behaviourChecks(topo: Topology): Check[] {
 
 /** Kernel rules other than the three defaults, as "priority selector table" lines. */
 export function kernelRules(topo: Topology, family: Family): string[] {
-  type Rule = { priority: number; src?: string; srclen?: number; fwmark?: string; uid_start?: number; uid_end?: number; table?: string; action?: string };
+  type Rule = { priority: number; src?: string; srclen?: number; fwmark?: string; fwmask?: string; uid_start?: number; uid_end?: number; table?: string; action?: string };
   return topo.lab
     .json<Rule[]>("host", [`-${family}`, "rule", "show"])
     .filter((r) => ![0, 32766, 32767].includes(r.priority))
     .map((r) => {
       const from = r.src && r.src !== "all" ? ` from ${r.src}/${r.srclen ?? (family === 4 ? 32 : 128)}` : "";
-      const mark = r.fwmark ? ` fwmark ${r.fwmark}` : "";
+      const mark = r.fwmark ? ` fwmark ${r.fwmark}${r.fwmask ? `/${r.fwmask}` : ""}` : "";
       const uid = r.uid_start !== undefined ? ` uidrange ${r.uid_start}-${r.uid_end}` : "";
       return `${r.priority}${from}${mark}${uid} ${r.table ? `table ${r.table}` : r.action}`;
     })

@@ -15,7 +15,7 @@ import { hasLeases } from "./leases.js";
 import { expectRules, planRules, ready, render, tally } from "./proofs.js";
 import { kernelRules } from "./checks.js";
 import type { Plan } from "../../src/plan/types.js";
-import { backupProof, deadProviderProof, health, steadyUnderLossProof } from "./health.js";
+import { backupProof, deadProviderProof, health, HEALTH_LIMITS, steadyUnderLossProof } from "./health.js";
 import { Prober } from "./health-lab.js";
 import type { Topology } from "./topology.js";
 
@@ -26,8 +26,6 @@ const missing = unavailable ?? (!prober ? "neither lsm nor foolsm is installed" 
 if (missing && process.env.CI === "true") throw new Error(`health-check tests cannot run under CI: ${missing}`);
 if (missing) console.warn(`SKIPPING health-check tests: ${missing}`);
 
-/** Loose bounds (the goals are 1.5 s and 3 s; the bench measures). */
-const LIMITS = { downMs: 3000, upMs: 5000 };
 /** One fixture and stack is held at 10% probe loss for the issue's full minute; the others for a shorter spell. */
 const FULL_LOSS_S = 60;
 const SHORT_LOSS_S = 10;
@@ -61,8 +59,8 @@ describe.skipIf(!!missing)("health checks on real stacks", () => {
       await sleep(2000);
       expect(lsm.running(), `lsm runs: ${lsm.execStart()}`).toBe(true);
       expect(lsm.events(), `${label}: no uplink down at the start`).toEqual([]);
-      await deadProviderProof(topo, lsm, label, LIMITS, whileDown, root);
-      await backupProof(topo, lsm, label, LIMITS, root);
+      await deadProviderProof(topo, lsm, label, HEALTH_LIMITS, whileDown, root);
+      await backupProof(topo, lsm, label, HEALTH_LIMITS, root);
       await steadyUnderLossProof(topo, lsm, label, lossS);
       lsm.stop();
       expectRules(topo, plan);

@@ -9,15 +9,26 @@ import { REMOTE4, type Topology } from "./topology.js";
 import { devicesInUse, expectedInUse, sameSet, tally } from "./proofs.js";
 import { dropAt, echoSessions, type EventSource, killUpstream, longLivedTcp, reviveUpstream, selectedBy, TCP_PORT, trackedEvents, trackedThrough } from "./health-lab.js";
 
-/**
- * Each checked uplink's provider dies behind its live link: traffic and the
- * uplink's selectors move to the others, its tracked flows go and the other
- * uplinks' stay; it comes back when the provider does. Records the times
- * (death -> traffic moved and the uplink down; recovery -> back).
- */
 /** An uplink's gen_hooks_uplink_up in a scrape of node_exporter (which sorts the labels), or undefined. */
 export const upInScrape = (scrape: string, uplink: string): string | undefined =>
   [...scrape.matchAll(/^gen_hooks_uplink_up\{([^}]*)\} (\d+)$/gm)].find((m) => m[1].split(",").includes(`uplink="${uplink}"`))?.[2];
+
+/**
+ * Loose bounds for a dead provider. The goals are 1.5 s and 3 s; an idle
+ * machine measures 1.5-2.0 s off and 1.5 s back, but each poll reads the
+ * prober's log (a booted container's journal) and asks the kernel several
+ * routes, and on a loaded 2-core CI machine that stretched "off" to 4.0 s
+ * (3.25 s for two providers at once in the host-process lab): figures, not
+ * a regression; the tally prints them and the bench measures.
+ */
+export const HEALTH_LIMITS = { downMs: 6000, upMs: 8000 };
+
+/**
+ * How long a checked uplink whose provider was dead takes, beyond answering
+ * again, to be used: its hold, and with loss-up the prober's window (100
+ * probes) refilling until the loss over it is down to loss-up.
+ */
+export const returnMs = (u: Uplink): number => u.check!.hold * 1000 + (u.check!.lossUp < 99 ? Math.ceil(100 * (1 - u.check!.lossUp / 100)) * u.check!.intervalMs : 0);
 
 /** Until a scrape shows the uplink's state (at most 5 s): how long that took, in ms. */
 async function scrapeShows(scrape: () => string, uplink: string, value: "0" | "1", label: string): Promise<number> {
@@ -30,6 +41,12 @@ async function scrapeShows(scrape: () => string, uplink: string, value: "0" | "1
   return ms;
 }
 
+/**
+ * Each checked uplink's provider dies behind its live link: traffic and the
+ * uplink's selectors move to the others, its tracked flows go and the other
+ * uplinks' stay; it comes back when the provider does. Records the times
+ * (death -> traffic moved and the uplink down; recovery -> back).
+ */
 export async function deadProviderProof(topo: Topology, prober: EventSource, label: string, limits: { downMs: number; upMs: number }, whileDown: (u: Uplink) => Promise<void>, dir: string, scrape?: () => string): Promise<void> {
   const { lab, model } = topo;
   const before = devicesInUse(topo);
@@ -96,7 +113,7 @@ export async function deadProviderProof(topo: Topology, prober: EventSource, lab
     const t1 = Date.now();
     reviveUpstream(topo, u);
     // back once its probes answer and it has stayed healthy for its hold
-    const upLimit = limits.upMs + u.check!.hold * 1000;
+    const upLimit = limits.upMs + returnMs(u);
     const back = await waitFor(() => sameSet(devicesInUse(topo), before) && prober.events().includes(`${u.name} up ${u.interface}`), upLimit + 5000, 20);
     const upMs = Date.now() - t1;
     expect(back, `${label}: ${u.name}'s provider back: traffic on ${[...before].join(",")} (now ${[...devicesInUse(topo)].join(",")}); events: ${prober.events().join("; ")}`).toBe(true);
@@ -200,30 +217,123 @@ export async function backupProof(topo: Topology, prober: EventSource, label: st
   const port = TCP_PORT + 1;
   const flow = ["-p", "tcp", "--dport", String(port)];
   const [session] = echoSessions(topo, { server: "net", client: lan.role, to: REMOTE4, port, froms: [lan.generic], dir });
+  let stopped = false;
+  const stopSession = () => (stopped ? undefined : ((stopped = true), session.stop()));
   try {
     expect(await waitFor(() => trackedThrough(topo, address, flow).length > 0, 5000, 100), `${label}: a LAN host's connection tracked through ${backup.name} (${session.log()})`).toBe(true);
 
     // the first provider back: after its hold, the backup's turn ends
     const first = primaries[0];
     reviveUpstream(topo, first);
-    const back = await waitFor(() => prober.events().includes(`${first.name} up ${first.interface}`), limits.upMs + first.check!.hold * 1000 + 5000, 20);
+    const back = await waitFor(() => prober.events().includes(`${first.name} up ${first.interface}`), limits.upMs + returnMs(first) + 5000, 20);
     const backAt = Date.now();
     expect(back, `${label}: ${first.name} up again; events: ${prober.events().join("; ")}`).toBe(true);
-    const gone = await waitFor(() => trackedThrough(topo, address, flow).length === 0, 2000, 20);
-    const goneMs = Date.now() - backAt;
-    expect(gone, `${label}: ${first.name} back: no connection tracked through ${backup.name} within 2 s (${trackedThrough(topo, address, flow).join(",")})`).toBe(true);
+    let figure: string;
+    if (backup.failback === "keep") {
+      // failback: keep: the connection stays on the backup and keeps answering; new ones go by the uplink that is back
+      const [echoes, carriedBefore] = [session.echoes(), rx(backup)];
+      await sleep(3000);
+      const kept = trackedThrough(topo, address, flow);
+      expect(kept.length, `${label}: ${first.name} back: the LAN host's connection is still tracked through ${backup.name} 3 s later (failback: keep)`).toBeGreaterThan(0);
+      expect(session.echoes(), `${label}: the kept connection still answers through ${backup.name} (${session.log()})`).toBeGreaterThan(echoes);
+      expect(rx(backup) - carriedBefore, `${label}: its packets still reach ${backup.name}'s ISP`).toBeGreaterThan(0);
+      figure = `the LAN connection kept on it: ${session.echoes() - echoes} echoes in the 3 s after ${first.name}'s up`;
+    } else {
+      const gone = await waitFor(() => trackedThrough(topo, address, flow).length === 0, 2000, 20);
+      const goneMs = Date.now() - backAt;
+      expect(gone, `${label}: ${first.name} back: no connection tracked through ${backup.name} within 2 s (${trackedThrough(topo, address, flow).join(",")})`).toBe(true);
+      figure = `no connection tracked through it ${goneMs} ms after ${first.name}'s up`;
+    }
     expect(lab.routeGet("host", [REMOTE4, "from", lan.generic, "iif", lan.interface])?.dev, `${label}: a LAN host's new connection leaves by ${first.name}`).toBe(first.interface);
     const [carried, idleAgain] = [rx(first), rx(backup)];
     expect(lanPing(), `${label}: the LAN reaches the internet through ${first.name}`).toBe(true);
-    expect([rx(first) - carried > 0, rx(backup) - idleAgain], `${label}: LAN packets through ${first.name}'s ISP, and through ${backup.name}'s`).toEqual([true, 0]);
-    const figure = `no connection tracked through it ${goneMs} ms after ${first.name}'s up`;
+    // (a kept connection's echoes still reach the backup's ISP: only the ping is counted there for flush)
+    if (backup.failback !== "keep") expect(rx(backup) - idleAgain, `${label}: LAN packets through ${backup.name}'s ISP`).toBe(0);
+    expect(rx(first) - carried, `${label}: LAN packets through ${first.name}'s ISP`).toBeGreaterThan(0);
+    if (backup.failback === "keep") expect(stopSession(), `${label}: the connection kept on ${backup.name}`).toBeUndefined();
     tally.switches.push(`${label}: ${backup.name} (backup): every other provider dead -> on it in ${downMs} ms; ${first.name} back after its hold of ${first.check!.hold} s -> ${figure}`);
   } finally {
-    session.stop();
+    stopSession();
     for (const u of primaries.slice(1)) reviveUpstream(topo, u);
   }
   // every change reported (event.d runs in the background, after the traffic moved) before the events are cleared
   const reported = () => primaries.every((u) => prober.events().includes(`${u.name} up ${u.interface}`));
   expect(await waitFor(() => sameSet(devicesInUse(topo), before) && reported(), limits.upMs + 15_000, 50), `${label}: every provider back: traffic on ${[...before].join(",")}; events: ${prober.events().join("; ")}`).toBe(true);
+  prober.clearEvents();
+}
+
+/** A quality proof's figures, per lab, release and stack, for the tally and the closing note. */
+export const quality: { label: string; flapChanges: number; flapUpMs: number; lossOutMs: number; lossBackMs: number; tenPercentChanges: number }[] = [];
+
+/**
+ * Beyond dead or alive: an uplink with a hold of 10 s whose provider flaps
+ * (dead 2 s, alive 2 s, ten times) changes once each way, while beside it an
+ * uplink with loss thresholds (20 %/5 %) loses 10 % of its probes for 60 s
+ * and changes nothing (the two run side by side: their probes, targets and
+ * providers are apart); then that uplink's provider loses 30 %: it is out,
+ * stays out while the loss lasts, and is back once it ends.
+ */
+export async function qualityProof(topo: Topology, prober: EventSource, label: string): Promise<void> {
+  const { model } = topo;
+  const lossy = model.uplinks.find((u) => u.check && u.check.lossDown === 20 && u.check.lossUp === 5);
+  const flapper = model.uplinks.find((u) => u !== lossy && u.check && u.check.hold === 10);
+  if (!lossy || !flapper) throw new Error(`${label}: the quality proof needs an uplink checked at 20 %/5 % and another with a hold of 10 s`);
+  const of = (u: Uplink) => prober.events().filter((e) => e.startsWith(`${u.name} `));
+  const down = (u: Uplink) => `${u.name} down ${u.interface}`;
+  const up = (u: Uplink) => `${u.name} up ${u.interface}`;
+  prober.clearEvents();
+
+  // flaps beside 10 % loss for 60 s
+  const t0 = Date.now();
+  let undo = dropAt(topo, lossy.check!.targets, 10);
+  let lastBack = 0;
+  let dead = false;
+  try {
+    for (let i = 0; i < 10; i++) {
+      killUpstream(topo, flapper);
+      dead = true;
+      await sleep(2000);
+      reviveUpstream(topo, flapper);
+      dead = false;
+      lastBack = Date.now();
+      await sleep(2000);
+    }
+    expect(await waitFor(() => of(flapper).length >= 2, 20_000, 100), `${label}: ${flapper.name} back after flapping: ${prober.events().join("; ")}\n${prober.log()}`).toBe(true);
+    const flapUpMs = Date.now() - lastBack;
+    await sleep(Math.max(1000, 60_000 - (Date.now() - t0)));
+    undo();
+    expect(of(flapper), `${label}: ten flaps with hold 10: one change each way`).toEqual([down(flapper), up(flapper)]);
+    expect(flapUpMs, `${label}: ${flapper.name} back no sooner than its hold after the last return`).toBeGreaterThanOrEqual(10_000);
+    expect(of(lossy), `${label}: 10 % loss for 60 s with 20 %/5 %: no change`).toEqual([]);
+    quality.push({ label, flapChanges: of(flapper).length, flapUpMs, lossOutMs: 0, lossBackMs: 0, tenPercentChanges: of(lossy).length });
+  } finally {
+    undo();
+    if (dead) reviveUpstream(topo, flapper);
+  }
+  prober.clearEvents();
+
+  // 30 % loss: out at 20 %, out while it lasts, back at 5 % (then the hold)
+  const t1 = Date.now();
+  undo = dropAt(topo, lossy.check!.targets, 30);
+  try {
+    expect(await waitFor(() => of(lossy).length > 0, 60_000, 100), `${label}: ${lossy.name} out at 30 % loss: ${prober.events().join("; ")}\n${prober.log()}`).toBe(true);
+    const lossOutMs = Date.now() - t1;
+    expect(of(lossy)).toEqual([down(lossy)]);
+    await sleep(30_000);
+    expect(of(lossy), `${label}: 30 % loss for 30 s more: ${lossy.name} stays out`).toEqual([down(lossy)]);
+    undo();
+    const t2 = Date.now();
+    expect(await waitFor(() => of(lossy).length > 1, 60_000, 100), `${label}: ${lossy.name} back once the loss ends: ${prober.events().join("; ")}\n${prober.log()}`).toBe(true);
+    const lossBackMs = Date.now() - t2;
+    expect(of(lossy)).toEqual([down(lossy), up(lossy)]);
+    Object.assign(quality[quality.length - 1], { lossOutMs, lossBackMs });
+  } finally {
+    undo();
+  }
+  const q = quality[quality.length - 1];
+  tally.switches.push(
+    `${label}: quality: ${flapper.name} dead 2 s / alive 2 s ten times, hold 10 s: ${q.flapChanges} changes, up ${q.flapUpMs} ms after the last return; ` +
+      `${lossy.name} at 10 % loss for 60 s (20 %/5 %): ${q.tenPercentChanges} changes; at 30 %: out in ${q.lossOutMs} ms, stayed out 30 s, back ${q.lossBackMs} ms after the loss ended`,
+  );
   prober.clearEvents();
 }

@@ -33,7 +33,7 @@ export const tally = { checks: 0, switches: [] as string[], flows: [] as string[
 
 
 export const ruleLine = (r: Plan["rules"][number]) =>
-  `${r.priority}${r.from ? ` from ${r.from}` : ""}${r.fwmark ? ` fwmark ${r.fwmark}` : ""}${r.uidrange ? ` uidrange ${r.uidrange}` : ""} table ${r.table}`;
+  `${r.priority}${r.from ? ` from ${r.from}` : ""}${r.fwmark ? ` fwmark ${r.fwmark}${r.fwmask ? `/${r.fwmask}` : ""}` : ""}${r.uidrange ? ` uidrange ${r.uidrange}` : ""} table ${r.table}`;
 /** The plan's rules of a family, with the kill switch's (gen-hooks-killswitch.service puts them in place at boot). */
 export const planRules = (plan: Plan, f: Family) =>
   [
@@ -55,6 +55,23 @@ export const ready = (topo: Topology, plan: Plan) =>
   rulesMatch(topo, plan) &&
   plan.families.every((f) => topo.lab.routeGet("host", [remote(f)]) !== undefined) &&
   topo.lab.run("host", ["ip", "-6", "addr", "show", "tentative"]).trim() === "";
+
+/** What keeps the host from the planned state (ready and setsLoaded), for a failure's message. */
+export function unplanned(topo: Topology, plan: Plan): string {
+  const why: string[] = [];
+  for (const f of [4, 6] as Family[]) {
+    const have = kernelRules(topo, f), want = planRules(plan, f);
+    if (JSON.stringify(have) !== JSON.stringify(want)) why.push(`IPv${f} rules missing: ${want.filter((r) => !have.includes(r)).join(", ") || "none"}; not planned: ${have.filter((r) => !want.includes(r)).join(", ") || "none"}`);
+  }
+  for (const f of plan.families) if (topo.lab.routeGet("host", [remote(f)]) === undefined) why.push(`no IPv${f} route to ${remote(f)}`);
+  const tentative = topo.lab.run("host", ["ip", "-6", "addr", "show", "tentative"]).trim();
+  if (tentative) why.push(`tentative: ${tentative}`);
+  for (const s of plan.destinationSets) {
+    const n = routesInTable(topo, s.family, s.table);
+    if (n !== s.count) why.push(`table ${s.table} holds ${n} of ${s.count} routes`);
+  }
+  return why.join("\n");
+}
 
 export function expectRules(topo: Topology, plan: Plan): void {
   for (const f of [4, 6] as Family[]) expect(kernelRules(topo, f), `IPv${f} rules in the kernel`).toEqual(planRules(plan, f));

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { parseModelText } from "../../src/model/load.js";
 import { validateModel } from "../../src/model/validate.js";
 import { buildPlan } from "../../src/plan/plan.js";
+import { explain } from "../../src/plan/explain.js";
 import { ModelError } from "../../src/errors.js";
 import { eventHost } from "../helpers/event-host.js";
 
@@ -64,7 +65,8 @@ describe("backup uplinks in the plan", () => {
     expect(p.leases.find((l) => l.uplink === "lte")!.mainDefault?.metric).toBe(301);
     expect(p.interfaces.find((i) => i.name === "wwan0")!.dhcpMetric).toBe(301);
     expect(p.health!.bypass[0].lookups.map((l) => [l.uplink, l.priority])).toEqual([["lte", 32002]]);
-    expect(p.failback).toEqual({ backups: ["lte"], primaries: ["fibre", "cable"], flush: [{ uplink: "lte", addresses: [], leases: ["lte-ipv4.lease"] }] });
+    expect(p.failback).toEqual({ primaries: ["fibre", "cable"], flush: [{ uplink: "lte", addresses: [], leases: ["lte-ipv4.lease"] }] });
+    expect(p.keep, "failback: flush (the default) marks nothing").toEqual([]);
   });
 
   it("balance without backups: no main default but the multipath, as before", () => {
@@ -79,7 +81,9 @@ describe("backup uplinks refused where they cannot mean what they say", () => {
   it.each([
     ["selectors", model("failover", "\n    users: [1000]"), /^15:5 uplinks\[1\]\.backup: backup uplink 'lte' has users: a backup carries nothing while another uplink can/],
     ["a metric", model("failover", "\n    metric: 5"), /^16:5 uplinks\[1\]\.metric: backup uplink 'lte' takes its metric after every other uplink's/],
-    ["failback (not built: the kernel moves a NATed connection with its route)", model("failover", "\n    failback: keep"), /^16:5 uplinks\[1\]\.failback: unknown key 'failback'/],
+    ["failback on an uplink that is not a backup", model("failover", "").replace("    metric: 300\n", "    metric: 300\n    failback: keep\n"), /^9:5 uplinks\[0\].failback: failback is what happens to a backup's connections when an uplink that is not a backup is back, and uplink 'fibre' is not a backup/],
+    ["failback: other than flush or keep", model("failover", "\n    failback: stay"), /^16:15 uplinks\[1\]\.failback: /],
+    ["a mark in keep's range", model("failover", "\n    failback: keep").replace("    metric: 300\n", "    metric: 300\n    mark: 0x80000001\n"), /^9:11 uplinks\[0\].mark: mark 0x80000001 is in the range failback: keep of uplink 'lte' marks its connections with \(0x80000000 and up\)/],
   ])("%s", (_, text, want) => {
     const got = messages(text);
     expect(got.length, got.join("\n")).toBe(1);
@@ -94,6 +98,40 @@ describe("backup uplinks refused where they cannot mean what they say", () => {
   it("every uplink a backup", () => {
     const text = model("failover").replace(/(interface: eth[12]\n)/g, "$1    backup: true\n").replace(/    metric: 300\n/, "");
     expect(messages(text)).toEqual([expect.stringMatching(/no uplink but a backup carries the main default/)]);
+  });
+});
+
+describe("failback: keep", () => {
+  const keep = (text: string) => text.replace("    backup: true\n", "    backup: true\n    failback: keep\n");
+  it("marks the backup's connections and routes their packets by that mark, in its slot of the mark band; nothing is flushed", () => {
+    for (const mode of ["failover", "balance"]) {
+      const p = plan(keep(model(mode)));
+      expect(p.keep).toEqual([{ uplink: "lte", dev: "wwan0", mark: "0x80000000", mask: "0xff000000", rest: "0x00ffffff" }]);
+      // a leased backup: the lease's rules carry it (the script adds them)
+      const lease = p.leases.find((l) => l.uplink === "lte")!;
+      expect(lease.rules.filter((r) => r.fwmark).map((r) => [r.priority, r.fwmark, r.fwmask, r.tableName])).toEqual([[2004, "0x80000000", "0xff000000", "lte"]]);
+      expect(p.failback, `${mode}: no backup's connections go`).toEqual({ primaries: ["fibre", "cable"], flush: [] });
+    }
+  });
+
+  it("a static backup's rule is the stack's; the n-th keeper's mark is the next top byte; the model's own marks below are fine", () => {
+    const text = keep(model("failover"))
+      .replace("address: dhcp", "address: 100.64.7.9/24\n    gateway: 100.64.7.1")
+      .replace("lan:", "  - name: sat\n    interface: eth5\n    address: 100.64.8.9/24\n    gateway: 100.64.8.1\n    backup: true\n    failback: keep\nlan:")
+      .replace("    metric: 300\n", "    metric: 300\n    mark: 0x7fffffff\n");
+    const p = plan(text);
+    expect(p.keep.map((k) => [k.uplink, k.mark])).toEqual([["lte", "0x80000000"], ["sat", "0x81000000"]]);
+    expect(p.rules.filter((r) => r.fwmask).map((r) => `${r.priority} fwmark ${r.fwmark}/${r.fwmask} table ${r.tableName}`)).toEqual(["2004 fwmark 0x80000000/0xff000000 table lte", "2010 fwmark 0x81000000/0xff000000 table sat"]);
+  });
+
+  it("explain follows the mark: a packet of a connection kept on the backup, and one of the admin's marks beside it", () => {
+    const p = plan(keep(model("failover")).replace("address: dhcp", "address: 100.64.7.9/24\n    gateway: 100.64.7.1"));
+    const kept = explain(p, { to: "192.0.2.7", mark: 0x80000000, iif: "eth0", from: "192.168.0.9" });
+    expect(["rule" in kept ? kept.rule.selector : undefined, "uplink" in kept ? kept.uplink : undefined]).toEqual(["from all fwmark 0x80000000/0xff000000", "lte"]);
+    const admins = explain(p, { to: "192.0.2.7", mark: 0x80000007, iif: "eth0", from: "192.168.0.9" });
+    expect("uplink" in admins ? admins.uplink : undefined, "the keep byte decides, whatever the admin's bits").toBe("lte");
+    const plain = explain(p, { to: "192.0.2.7", mark: 0x7, iif: "eth0", from: "192.168.0.9" });
+    expect("uplink" in plain ? plain.uplink : undefined).toBe("cable");
   });
 });
 
