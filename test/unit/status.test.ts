@@ -22,28 +22,32 @@ const planOf = (text: string) => buildPlan(validateModel(parseModelText(text, "m
 const plan = planOf(MODEL);
 
 /** A kernel as ip -j prints it: the planned state of both uplinks, less what a test takes away. */
-function kernel(opts: { noCarrier?: string; dropRule?: number } = {}): IpRunner {
+function kernel(opts: { noCarrier?: string; dropRule?: number; lte?: { fwmask?: string } } = {}): IpRunner {
   const link = (ifname: string) => ({ ifname, flags: ifname === opts.noCarrier ? ["BROADCAST", "UP", "NO-CARRIER"] : ["BROADCAST", "UP", "LOWER_UP"] });
   const rules4 = [
     { priority: 0, src: "all", table: "local" },
     { priority: 3001, src: "100.64.110.100", srclen: 32, table: "101" },
     { priority: 3004, src: "198.51.100.2", srclen: 32, table: "dsl" },
     { priority: 4001, src: "all", uid_start: 1001, uid_end: 1001, table: "cable" },
+    ...(opts.lte ? [{ priority: 2007, src: "all", fwmark: "0x80000000", ...(opts.lte.fwmask ? { fwmask: opts.lte.fwmask } : {}), table: "lte" }, { priority: 3007, src: "100.64.3.2", srclen: 32, table: "lte" }] : []),
     { priority: 32766, src: "all", table: "main" },
   ].filter((r) => r.priority !== opts.dropRule);
   const answers: Record<string, unknown> = {
-    "link show": [link("lo"), link("eth1"), link("eth2")],
+    "link show": [link("lo"), link("eth1"), link("eth2"), link("eth3")],
     "addr show": [
       { ifname: "eth1", addr_info: [{ family: "inet", local: "100.64.110.100", prefixlen: 24 }] },
       { ifname: "eth2", addr_info: [{ family: "inet", local: "198.51.100.2", prefixlen: 24 }] },
+      { ifname: "eth3", addr_info: [{ family: "inet", local: "100.64.3.2", prefixlen: 24 }] },
     ],
     "-4 rule show": rules4,
     "-6 rule show": [],
     "-4 route show table 101": [{ dst: "default", gateway: "100.64.110.1", dev: "eth1" }],
     "-4 route show table 102": [{ dst: "default", gateway: "198.51.100.1", dev: "eth2" }],
+    "-4 route show table 103": [{ dst: "default", gateway: "100.64.3.1", dev: "eth3" }],
     "-4 route show table 254": [
       { dst: "default", gateway: "100.64.110.1", dev: "eth1", metric: 100 },
       { dst: "default", gateway: "198.51.100.1", dev: "eth2", metric: 101 },
+      ...(opts.lte ? [{ dst: "default", gateway: "100.64.3.1", dev: "eth3", metric: 102 }] : []),
     ],
     "-4 route get 192.0.2.1": [{ dst: "192.0.2.1", gateway: "100.64.110.1", dev: "eth1" }],
     "-4 route show table main default": [],
@@ -106,5 +110,12 @@ describe("gen-hooks status", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("a backup that keeps its connections: its masked mark rule is as planned only with its mask", () => {
+    const keepPlan = planOf(`${MODEL}  - name: lte\n    interface: eth3\n    address: 100.64.3.2/24\n    gateway: 100.64.3.1\n    backup: true\n    failback: keep\n`);
+    const lte = (fwmask?: string) => hostStatus(keepPlan, kernel({ lte: { fwmask } }), state).uplinks[2];
+    expect([lte().state, lte().missing], "without the mask the rule is another rule").toEqual(["incomplete", ["rule 2007 fwmark 0x80000000/0xff000000 lookup lte"]]);
+    expect([lte("0xff000000").state, lte("0xff000000").missing]).toEqual(["as planned", []]);
   });
 });
