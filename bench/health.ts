@@ -141,12 +141,13 @@ async function main() {
           await sleep(LOSS_S * 1000);
           undo();
           const flapsAt10PercentLoss = lsm.events().length;
-          // today's rule alone (4 probes lost in a row) at 30 %: how often it flaps
+          // the rule of probes lost in a row alone (4 of them) at 30 %: how often
+          // it changes fibre (two targets: down only when both are) and cable (one)
           lsm.clearEvents();
-          undo = dropAt(topo, model.uplinks[0].check!.targets, 30);
+          undo = dropAt(topo, model.uplinks.flatMap((u) => u.check!.targets), 30);
           await sleep(HEAVY_LOSS_S * 1000);
           undo();
-          const changesAt30PercentInARow = lsm.events().filter((e) => e.startsWith("fibre ")).length;
+          const changesAt30PercentInARow = Object.fromEntries(model.uplinks.map((u) => [u.name, lsm.events().filter((e) => e.startsWith(`${u.name} `)).length]));
           Object.assign(results[stack], { downMs: median(ours.downMs), upMs: median(ours.upMs), all: ours, flapsAt10PercentLoss, changesAt30PercentInARow });
         } else {
           const loss = await lossCycles(topo, lsm);
@@ -170,13 +171,16 @@ async function main() {
         const peer: ChildProcess = topo.lab.spawn("host", ["sh", peerScript(dir, topo)], log);
         await sleep(1500);
         const times = await cycles(topo, () => true);
-        const before = readFileSync(log, "utf8").split("\n").filter(Boolean).length;
-        const undo = dropAt(topo, model.uplinks[0].check!.targets, 30);
+        const changes = () => readFileSync(log, "utf8").split("\n").filter((l) => l === "down" || l === "up").length;
+        const before = changes();
+        const undo = dropAt(topo, [model.uplinks[0].check!.targets[0]], 30);
+        const dropped = () => Number(/packets (\d+)/.exec(topo.lab.sh("net", "nft list table inet gh_drop"))?.[1] ?? -1);
         await sleep(HEAVY_LOSS_S * 1000);
+        const probesDropped = dropped();
         undo();
-        const changesAt30Percent = readFileSync(log, "utf8").split("\n").filter(Boolean).length - before;
+        const changesAt30Percent = changes() - before;
         topo.lab.stop(peer);
-        out.peer = { downMs: median(times.downMs), upMs: median(times.upMs), all: times, changesAt30Percent };
+        out.peer = { downMs: median(times.downMs), upMs: median(times.upMs), all: times, changesAt30Percent, probesDropped };
       });
     }
   } finally {

@@ -199,9 +199,9 @@ else {
       ],
       [
         `health check, ${stack}: 30 % loss, loss-down 20 / loss-up 5 -> traffic moved / back after the loss ended (median of ${h.loss.outMs.length}, max)`,
-        `${f(h.lossOutMs)} (${worst(h.loss.outMs)}) / ${f(h.lossBackMs)} (${worst(h.loss.backMs)}); without thresholds (4 lost in a row): ${h.changesAt30PercentInARow} state changes in ${health.heavyLossS} s of 30 % loss`,
+        `${f(h.lossOutMs)} (${worst(h.loss.outMs)}) / ${f(h.lossBackMs)} (${worst(h.loss.backMs)}); without thresholds (4 lost in a row), state changes in ${health.heavyLossS} s of 30 % loss: ${Object.entries(h.changesAt30PercentInARow).map(([u, n]) => `${u} ${n}`).join(", ")}`,
         "out while the loss lasts",
-        `seed 001's ping loop: ${health.peer.changesAt30Percent} state changes in ${health.heavyLossS} s of 30 % loss`,
+        `seed 001's ping loop: ${health.peer.changesAt30Percent} state changes in ${health.heavyLossS} s of 30 % loss (${health.peer.probesDropped} pings dropped)`,
       ],
     );
   }

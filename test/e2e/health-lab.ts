@@ -155,7 +155,7 @@ export function reviveUpstream(topo: Topology, u: Uplink): void {
 /** The internet drops what is sent to these addresses (other traffic passes): all of it, or this percentage at random (this kernel has no netem). Returns the undo, which does its work once. */
 export function dropAt(topo: Topology, addresses: string[], percent?: number): () => void {
   const match = `ip daddr { ${addresses.join(", ")} }${percent !== undefined ? ` numgen random mod 100 lt ${percent}` : ""}`;
-  topo.lab.sh("net", `nft add table inet gh_drop && nft add chain inet gh_drop probes '{ type filter hook prerouting priority -300; }' && nft add rule inet gh_drop probes ${match} drop`);
+  topo.lab.sh("net", `nft add table inet gh_drop && nft add chain inet gh_drop probes '{ type filter hook prerouting priority -300; }' && nft add rule inet gh_drop probes ${match} counter drop`);
   let undone = false;
   return () => {
     if (!undone) topo.lab.sh("net", "nft delete table inet gh_drop");
