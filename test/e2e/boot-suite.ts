@@ -394,6 +394,16 @@ async function qualityBootProof(release: Release, stack: Stack): Promise<void> {
         expectChecks([...behaviourChecks(topo), ...explainChecks(topo, plan)]);
         await expectActive(c, "gen-hooks-health.service");
         const events = containerEvents(c);
+        // without an event the metrics file is still rewritten every 15 s: its age shows gen-hooks-metrics alive
+        await expectActive(c, "gen-hooks-metrics.service");
+        events.clearEvents();
+        const writtenAt = () => statSync(c.path(plan.metrics!.file), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+        const written = writtenAt();
+        const t0 = Date.now();
+        expect(written, `${label}: ${plan.metrics!.file} is there`).toBeGreaterThan(0);
+        expect(await waitFor(() => writtenAt() > written, 20_000, 250), `${label}: ${plan.metrics!.file} rewritten within 20 s without an event`).toBe(true);
+        expect(events.events(), `${label}: no uplink changed meanwhile`).toEqual([]);
+        tally.switches.push(`${label}: metrics rewritten ${Date.now() - t0} ms after the last look, without an event`);
         await qualityProof(topo, events, label);
         await backupProof(topo, events, label, HEALTH_LIMITS, dir);
         if (stack === "networkd") expect(c.networkdComplaints(), "networkd journal lines that skip or fail a setting").toEqual([]);

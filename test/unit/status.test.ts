@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { parseModelText } from "../../src/model/load.js";
 import { validateModel } from "../../src/model/validate.js";
 import { buildPlan } from "../../src/plan/plan.js";
@@ -62,6 +62,7 @@ function kernel(opts: { noCarrier?: string; dropRule?: number; lte?: { fwmask?: 
 describe("gen-hooks status", () => {
   const state = mkdtempSync(join(tmpdir(), "gh-status-"));
   writeFileSync(join(state, "cable-ipv4.lease"), "100.64.110.100 24 100.64.110.1\n");
+  afterAll(() => rmSync(state, { recursive: true, force: true }));
 
   it("everything as planned: the lease read from the script's state, the failover default's uplink from the kernel's answer", () => {
     const s = hostStatus(plan, kernel(), state);
