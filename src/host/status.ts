@@ -9,6 +9,7 @@ import { contains, parseInterfaceCidr } from "../model/addr.js";
 import type { Plan, PlanRule } from "../plan/types.js";
 import { LEASE_STATE_DIR } from "../plan/leases.js";
 import { MAIN_TABLE } from "../plan/tables.js";
+import { ruleSelector } from "../plan/rules.js";
 
 /** Runs "ip ARGS" and returns its stdout (JSON), or undefined when ip refused (no such device). */
 export type IpRunner = (args: string[]) => string | undefined;
@@ -95,8 +96,7 @@ export function readLease(stateDir: string, file: string): { address: string; pr
   return address ? { address, prefix, gateway: gateway || undefined } : undefined;
 }
 
-const ruleText = (r: { priority: number; from?: string; fwmark?: string; fwmask?: string; uidrange?: string }, table: string) =>
-  `rule ${r.priority}${r.from ? ` from ${r.from}` : ""}${r.fwmark ? ` fwmark ${r.fwmark}${r.fwmask ? `/${r.fwmask}` : ""}` : ""}${r.uidrange ? ` uidrange ${r.uidrange}` : ""} lookup ${table}`;
+const ruleText = (r: { priority: number; from?: string; fwmark?: string; fwmask?: string; uidrange?: string }, table: string) => `rule ${r.priority}${ruleSelector(r)} lookup ${table}`;
 
 /** A kernel rule in the plan's words; the table by name when rt_tables names it, else by id. */
 const kernelRuleText = (r: IpRule, family: Family, names: Map<string, string>) =>

@@ -14,12 +14,7 @@ export const KEEP_MASK = hex(KEEP_MARK_MASK);
 export const KEEP_REST = hex(~KEEP_MARK_MASK >>> 0);
 
 /** Each backup with failback: keep and its mark: the n-th one's is 0x80000000 + n * 0x01000000. */
-export function keepMarks(model: Model): Map<string, string> {
-  const keepers = model.uplinks.filter((u) => u.backup && u.failback === "keep");
-  return new Map(keepers.map((u, n) => [u.name, hex((KEEP_MARK_BASE + n * 0x01000000) >>> 0)]));
-}
-
 export function keepPlan(model: Model): PlanKeep[] {
-  const marks = keepMarks(model);
-  return model.uplinks.filter((u) => marks.has(u.name)).map((u) => ({ uplink: u.name, dev: u.interface, mark: marks.get(u.name)!, mask: KEEP_MASK, rest: KEEP_REST }));
+  const keepers = model.uplinks.filter((u) => u.backup && u.failback === "keep");
+  return keepers.map((u, n) => ({ uplink: u.name, dev: u.interface, mark: hex((KEEP_MARK_BASE + n * 0x01000000) >>> 0), mask: KEEP_MASK, rest: KEEP_REST }));
 }

@@ -15,7 +15,7 @@ import { HEALTH_TABLE_NAME, MAIN_TABLE, allocateMetrics, allocateTables } from "
 import { IFUPDOWN_INLINE_MAX, NETWORKD_INLINE_MAX, ROUTES_DIR } from "./sets.js";
 import { sysctlPlan } from "./sysctl.js";
 import { natPlan } from "./nat.js";
-import { keepMarks, keepPlan } from "./keep.js";
+import { keepPlan } from "./keep.js";
 import { mergePassThrough } from "../model/passthrough.js";
 import { vlanOf, vlanParents } from "./vlan.js";
 
@@ -142,7 +142,8 @@ export function buildPlan(model: Model): Plan {
     }
   }
 
-  const keeps = keepMarks(model);
+  const keep = keepPlan(model);
+  const keeps = new Map(keep.map((k) => [k.uplink, k.mark]));
   const rules: PlanRule[] = [];
   const multipath: PlanMultipath[] = [];
   const destinationSets: PlanDestinationSet[] = [];
@@ -281,7 +282,7 @@ export function buildPlan(model: Model): Plan {
     },
     sysctl,
     nat: natPlan(model),
-    keep: keepPlan(model),
+    keep,
     ifplugd: model.options.ifplugd && {
       interfaces: ordered.filter((i) => i.role === "uplink" && i.watch).map((i) => i.name),
       args: `-q -f -u${model.options.ifplugd.delayUp} -d${model.options.ifplugd.delayDown} -w -I`,

@@ -54,7 +54,7 @@ export function uplinkRules(u: Uplink, f: Family, t: RuleTables, hosts: string[]
 }
 
 /** A rule's selector as ip rule takes it: " fwmark 0x1", " fwmark 0x80000000/0xff000000", " uidrange 1001-1001", "" (a destination table's rule selects every packet). */
-export const ruleSelector = (r: PlanRule) => `${r.from ? ` from ${r.from}` : ""}${r.fwmark ? ` fwmark ${r.fwmark}${r.fwmask ? `/${r.fwmask}` : ""}` : ""}${r.uidrange ? ` uidrange ${r.uidrange}` : ""}`;
+export const ruleSelector = (r: Pick<PlanRule, "from" | "fwmark" | "fwmask" | "uidrange">) => `${r.from ? ` from ${r.from}` : ""}${r.fwmark ? ` fwmark ${r.fwmark}${r.fwmask ? `/${r.fwmask}` : ""}` : ""}${r.uidrange ? ` uidrange ${r.uidrange}` : ""}`;
 
 /** The free slots beside an uplink's rule: before it a health check's jump, after it where the jump lands (the kill switch's rule, or a nop). */
 export const slotBefore = (r: PlanRule) => r.priority - 1;

@@ -5,6 +5,7 @@
 // flows by weight.
 import { expect } from "vitest";
 import type { Plan } from "../../src/plan/types.js";
+import { ruleSelector } from "../../src/plan/rules.js";
 import type { Family, Model } from "../../src/model/types.js";
 import { waitFor } from "./lab.js";
 import { REMOTE4, REMOTE6, type Topology } from "./topology.js";
@@ -32,46 +33,56 @@ export function render(name: string, modelPath: string, stack?: "ifupdown" | "ne
 export const tally = { checks: 0, switches: [] as string[], flows: [] as string[] };
 
 
-export const ruleLine = (r: Plan["rules"][number]) =>
-  `${r.priority}${r.from ? ` from ${r.from}` : ""}${r.fwmark ? ` fwmark ${r.fwmark}${r.fwmask ? `/${r.fwmask}` : ""}` : ""}${r.uidrange ? ` uidrange ${r.uidrange}` : ""} table ${r.table}`;
+export const ruleLine = (r: Plan["rules"][number]) => `${r.priority}${ruleSelector(r)} table ${r.table}`;
 /** The plan's rules of a family, with the kill switch's (gen-hooks-killswitch.service puts them in place at boot). */
 export const planRules = (plan: Plan, f: Family) =>
   [
     ...plan.rules.filter((r) => r.family === f).map(ruleLine),
     ...(plan.killSwitch?.rules ?? []).filter((r) => r.family === f).map((r) => `${r.priority}${r.selector} ${r.table ? `table ${r.table}` : "unreachable"}`),
   ].sort();
-export const rulesMatch = (topo: Topology, plan: Plan) => ([4, 6] as Family[]).every((f) => JSON.stringify(kernelRules(topo, f)) === JSON.stringify(planRules(plan, f)));
 export const remote = (f: Family) => (f === 4 ? REMOTE4 : REMOTE6);
 
 /** How many routes of the family the host's table holds. */
 export const routesInTable = (topo: Topology, family: Family, table: number): number =>
   topo.lab.run("host", ["ip", "-o", `-${family}`, "route", "show", "table", String(table)]).trim().split("\n").filter(Boolean).length;
 
-/** Every destination set's table holds all its routes (the links are up). */
-export const setsLoaded = (topo: Topology, plan: Plan) => plan.destinationSets.every((s) => routesInTable(topo, s.family, s.table) === s.count);
+/** A part of the planned state: what the host lacks of it, or undefined. Checked in order, each asking the kernel anew. */
+type Part = () => string | undefined;
+
+const rulesPart = (topo: Topology, plan: Plan, f: Family): Part => () => {
+  const have = kernelRules(topo, f);
+  const want = planRules(plan, f);
+  if (JSON.stringify(have) === JSON.stringify(want)) return undefined;
+  return `IPv${f} rules missing: ${want.filter((r) => !have.includes(r)).join(", ") || "none"}; not planned: ${have.filter((r) => !want.includes(r)).join(", ") || "none"}`;
+};
 
 /** Planned rules present, a default for every family, no address still in DAD. */
-export const ready = (topo: Topology, plan: Plan) =>
-  rulesMatch(topo, plan) &&
-  plan.families.every((f) => topo.lab.routeGet("host", [remote(f)]) !== undefined) &&
-  topo.lab.run("host", ["ip", "-6", "addr", "show", "tentative"]).trim() === "";
+const readyParts = (topo: Topology, plan: Plan): Part[] => [
+  ...([4, 6] as Family[]).map((f) => rulesPart(topo, plan, f)),
+  ...plan.families.map((f): Part => () => (topo.lab.routeGet("host", [remote(f)]) === undefined ? `no IPv${f} route to ${remote(f)}` : undefined)),
+  () => {
+    const tentative = topo.lab.run("host", ["ip", "-6", "addr", "show", "tentative"]).trim();
+    return tentative ? `tentative: ${tentative}` : undefined;
+  },
+];
+
+/** Every destination set's table holds all its routes (the links are up). */
+const setsParts = (topo: Topology, plan: Plan): Part[] =>
+  plan.destinationSets.map((s): Part => () => {
+    const n = routesInTable(topo, s.family, s.table);
+    return n === s.count ? undefined : `table ${s.table} holds ${n} of ${s.count} routes`;
+  });
+
+const holds = (parts: Part[]) => parts.every((p) => p() === undefined);
+export const setsLoaded = (topo: Topology, plan: Plan) => holds(setsParts(topo, plan));
+export const ready = (topo: Topology, plan: Plan) => holds(readyParts(topo, plan));
 
 /** What keeps the host from the planned state (ready and setsLoaded), for a failure's message. */
-export function unplanned(topo: Topology, plan: Plan): string {
-  const why: string[] = [];
-  for (const f of [4, 6] as Family[]) {
-    const have = kernelRules(topo, f), want = planRules(plan, f);
-    if (JSON.stringify(have) !== JSON.stringify(want)) why.push(`IPv${f} rules missing: ${want.filter((r) => !have.includes(r)).join(", ") || "none"}; not planned: ${have.filter((r) => !want.includes(r)).join(", ") || "none"}`);
-  }
-  for (const f of plan.families) if (topo.lab.routeGet("host", [remote(f)]) === undefined) why.push(`no IPv${f} route to ${remote(f)}`);
-  const tentative = topo.lab.run("host", ["ip", "-6", "addr", "show", "tentative"]).trim();
-  if (tentative) why.push(`tentative: ${tentative}`);
-  for (const s of plan.destinationSets) {
-    const n = routesInTable(topo, s.family, s.table);
-    if (n !== s.count) why.push(`table ${s.table} holds ${n} of ${s.count} routes`);
-  }
-  return why.join("\n");
-}
+export const unplanned = (topo: Topology, plan: Plan): string =>
+  [...readyParts(topo, plan), ...setsParts(topo, plan)]
+    .map((p) => p())
+    .filter((why): why is string => why !== undefined)
+    .join("\n");
 
 export function expectRules(topo: Topology, plan: Plan): void {
   for (const f of [4, 6] as Family[]) expect(kernelRules(topo, f), `IPv${f} rules in the kernel`).toEqual(planRules(plan, f));
